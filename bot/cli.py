@@ -1,0 +1,106 @@
+"""Command line: parse arguments, call a service, print. Imports are lazy so that `cnibot match`
+starts in well under a second (torch, kubernetes and slack are never imported on that path)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from bot.domain.errors import CnibotError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as one line on stderr, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="cnibot", description="ChatOps for Kubernetes pod-network (CNI) incidents.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    sub.add_parser("run", help="the main job: the Slack bot when tokens are set, else the local console")
+    sub.add_parser("console", help="a local chat loop: paste an error, get a runbook")
+
+    runbook = sub.add_parser("runbook", help="list, show and check the runbooks")
+    rb_sub = runbook.add_subparsers(dest="runbook_command", metavar="ACTION", parser_class=_Parser)
+    rb_sub.add_parser("list", help="one line per runbook")
+    show = rb_sub.add_parser("show", help="a runbook rendered for the terminal")
+    show.add_argument("id", help="runbook id, e.g. ipam-exhausted")
+    rb_sub.add_parser("check", help="validate every runbook file")
+
+    match = sub.add_parser("match", help="match a pasted error to a runbook")
+    match.add_argument("text", nargs="?", help="the error text, or - (the default) to read stdin")
+    match.add_argument("--json", action="store_true", help="print one JSON object")
+    match.add_argument(
+        "--batch", metavar="FILE", help='JSON Lines with a "text" key per line; one JSON answer per line'
+    )
+
+    index = sub.add_parser("index", help="build the search index")
+    index_sub = index.add_subparsers(dest="index_command", metavar="ACTION", parser_class=_Parser)
+    build = index_sub.add_parser("build", help="embed the runbooks and write the index (rebuilds always)")
+    build.add_argument("--quiet", action="store_true", help="no progress output")
+    index_sub.add_parser("status", help="is the index current?")
+
+    evaluate = sub.add_parser("eval", help="top-1, top-3 and abstention accuracy on a labelled JSONL set")
+    evaluate.add_argument("file", help='JSON Lines: {"text", "expect": runbook id or "none", "also": [...]}')
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+    evaluate.add_argument(
+        "--signals", action="store_true", help="also score each signal alone and a plain BM25 baseline"
+    )
+    return parser
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"cnibot: error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(parser, args)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except CnibotError as exc:
+        return _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`); say nothing more
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # the last line of defence: users never see a traceback
+        if os.environ.get("CNIBOT_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (set CNIBOT_DEBUG=1 for details)", 1)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from bot import commands
+
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "runbook":
+        if args.runbook_command is None:
+            raise UsageError("runbook needs an action: list, show ID or check")
+        return commands.runbook(args)
+    if args.command == "match":
+        return commands.match(args)
+    if args.command == "index":
+        if args.index_command is None:
+            raise UsageError("index needs an action: build or status")
+        return commands.index(args)
+    if args.command == "eval":
+        return commands.evaluate(args)
+    if args.command == "console":
+        return commands.console(args)
+    if args.command == "run":
+        return commands.run(args)
+    raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first

@@ -1,0 +1,1 @@
+"""Frozen value types shared by every layer. Purely declarative: no I/O, no third-party imports."""
