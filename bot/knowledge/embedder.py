@@ -1,0 +1,53 @@
+"""The query-time embedder: the index's ONNX export of the sentence-transformers model, run with
+`tokenizers` and `onnxruntime` so that matching never imports torch (about 5 s here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ONNX_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+BATCH = 32
+
+
+class OnnxEmbedder:
+    """Unit-length sentence embeddings, identical (cosine >= 0.999, checked at build) to the model's."""
+
+    def __init__(self, model_dir: Path, *, max_tokens: int = 256, threads: int = 2) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(max_length=max_tokens)
+        self.tokenizer.enable_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        # batches of similar length waste little time on padding
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = []
+        for start in range(0, len(texts), BATCH):
+            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + BATCH]])
+            feed = {
+                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+            }
+            result = self.session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
+            out.append(np.asarray(result, dtype=np.float32))
+        stacked = np.vstack(out)
+        result = np.empty_like(stacked, dtype=np.float32)
+        result[order] = stacked
+        return result

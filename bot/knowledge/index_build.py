@@ -1,0 +1,223 @@
+"""`cnibot index build`: runbooks -> passages -> embeddings (sentence-transformers) -> faiss, BM25 and
+SQLite, plus the ONNX export for queries and the fitted score calibration, recorded in a manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.domain.errors import IndexUnavailableError
+from bot.domain.runbook import Lookalike, Runbook
+from bot.knowledge.fusion import SIGNALS, Calibration, features, fit_logistic
+from bot.knowledge.index_files import INDEX_FORMAT, source_hashes
+from bot.knowledge.loader import LOOKALIKES_FILE, read_lookalikes, read_runbooks
+from bot.knowledge.passages import LOOKALIKE_PREFIX, Passage, build_passages
+from bot.knowledge.search import Owner, SearchIndex
+from bot.knowledge.signatures import SignatureSet
+from bot.knowledge.tokens import tokenize
+
+TRAINING_KINDS = ("sample", "symptom")
+FIRST_STEPS = 3
+VERIFY_SAMPLE = 300
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    passages: int
+    runbooks: int
+    lookalikes: int
+    seconds: float
+    onnx_min_cosine: float
+    training_queries: int
+
+
+def load_sources(runbooks_dir: Path) -> tuple[list[Runbook], list[Lookalike]]:
+    runbooks, problems = read_runbooks(runbooks_dir)
+    lookalikes, more = read_lookalikes(runbooks_dir / LOOKALIKES_FILE)
+    problems += more
+    if problems:
+        raise IndexUnavailableError(
+            f"cannot build the index: {problems[0]} ({len(problems)} problem(s); run `cnibot runbook check`)"
+        )
+    return runbooks, lookalikes
+
+
+def step_text(step: Any) -> str:
+    return f"probe {step.probe}" if step.probe else f"[{step.where}] {step.command}"
+
+
+def owners_of(passages: list[Passage], runbooks: list[Runbook], lookalikes: list[Lookalike]) -> list[Owner]:
+    by_runbook = {rb.id: rb for rb in runbooks}
+    by_lookalike = {LOOKALIKE_PREFIX + x.id: x for x in lookalikes}
+    bounds: dict[str, list[int]] = {}
+    for row, p in enumerate(passages):
+        bounds.setdefault(p.owner, [row, row + 1])[1] = row + 1
+    owners = []
+    for owner_id, (start, end) in bounds.items():
+        if owner_id in by_runbook:
+            rb = by_runbook[owner_id]
+            steps = tuple(step_text(s) for s in rb.diagnosis[:FIRST_STEPS])
+            owners.append(Owner(rb.id, "runbook", rb.title, start, end, path=rb.path, first_steps=steps))
+        else:
+            x = by_lookalike[owner_id]
+            owners.append(Owner(x.id, "lookalike", x.title, start, end, hint=x.hint))
+    return owners
+
+
+def signature_records(runbooks: list[Runbook], lookalikes: list[Lookalike]) -> list[list[Any]]:
+    records: list[list[Any]] = [
+        [rb.id, s.pattern, s.is_regex, s.weight, s.source] for rb in runbooks for s in rb.signatures
+    ]
+    records += [[x.id, s.pattern, s.is_regex, s.weight, s.source] for x in lookalikes for s in x.signatures]
+    return records
+
+
+def fit_calibrations(
+    index: SearchIndex, passages: list[Passage], vectors: np.ndarray[Any, np.dtype[np.float32]]
+) -> tuple[dict[str, Calibration], int]:
+    """Fit one calibration per signal set on the knowledge base's own samples and symptoms, each
+    scored as a query with its own passage hidden, so that no query can find itself."""
+    rows = [i for i, p in enumerate(passages) if p.kind in TRAINING_KINDS]
+    owner_index = {o.id: i for i, o in enumerate(index.owners)}
+    truth = [owner_index[p.owner.removeprefix(LOOKALIKE_PREFIX)] for p in (passages[i] for i in rows)]
+    signals = index.signals(
+        [passages[i].text for i in rows],
+        [passages[i].search_text for i in rows],
+        vectors[rows],
+        hidden_rows=[{i} for i in rows],
+    )
+    matrices = [features(s.sig, s.lex, s.dense) for s in signals]
+    x = np.vstack(matrices)
+    y = np.concatenate([np.eye(len(index.owners))[t] for t in truth])
+    return {name: fit_logistic(x, y, names) for name, names in SIGNALS.items()}, len(rows)
+
+
+def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress: bool = True) -> BuildReport:
+    started = time.perf_counter()
+    runbooks, lookalikes = load_sources(runbooks_dir)
+    passages = build_passages(runbooks, lookalikes)
+    if not passages:
+        raise IndexUnavailableError("cannot build the index: the runbooks yield no passages")
+    owners = owners_of(passages, runbooks, lookalikes)
+
+    from bot.knowledge.export_onnx import SentenceModel, resolve_model, verify_export
+
+    model_path = resolve_model(model_ref)
+    staging = index_dir / f".build-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _say(progress, f"loading {model_ref} from {model_path}")
+        model = SentenceModel(model_path)
+        texts = [p.search_text for p in passages]
+        vectors = _embed_with_progress(model, texts, progress)
+        _say(progress, "exporting the model to ONNX for the query path")
+        model.export_onnx(staging)
+        sample = verification_sample(texts)
+        worst = verify_export(staging, vectors[sample], [texts[i] for i in sample], model.max_tokens)
+
+        import bm25s
+        import faiss
+
+        dense = faiss.IndexFlatIP(vectors.shape[1])
+        dense.add(vectors)
+        faiss.write_index(dense, str(staging / "dense.faiss"))
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(t) or ["∅"] for t in texts], show_progress=False)
+        bm25.save(str(staging / "bm25"), show_progress=False)
+        _write_passages(staging / "passages.db", passages)
+
+        records = signature_records(runbooks, lookalikes)
+        index = SearchIndex(owners, SignatureSet.from_records(records), bm25, dense)
+        calibrations, n_queries = fit_calibrations(index, passages, vectors)
+        manifest = {
+            "format": INDEX_FORMAT,
+            "model": model_ref,
+            "model_path": str(model_path),
+            "max_tokens": model.max_tokens,
+            "dimension": int(vectors.shape[1]),
+            "sources": source_hashes(runbooks_dir),
+            "passages": len(passages),
+            "owners": [o.__dict__ | {"first_steps": list(o.first_steps)} for o in owners],
+            "signatures": records,
+            "calibration": {k: v.to_json() for k, v in calibrations.items()},
+            "onnx_min_cosine": worst,
+            "training_queries": n_queries,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+        _publish(staging, index_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    _say(progress, f"index built: {len(passages)} passages from {len(runbooks)} runbooks in {seconds:.1f} s")
+    return BuildReport(len(passages), len(runbooks), len(lookalikes), seconds, worst, n_queries)
+
+
+def _say(enabled: bool, message: str) -> None:
+    if enabled:
+        print(f"cnibot: {message}", file=sys.stderr)
+
+
+def _embed_with_progress(
+    model: Any, texts: list[str], progress: bool
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """Embed in length-sorted slices (little padding) while a progress bar counts passages."""
+    from tqdm import tqdm
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.empty((len(texts), model.dimension), dtype=np.float32)
+    step = 128
+    bar_options: dict[str, Any] = {"desc": "embedding passages", "unit": "passage", "file": sys.stderr}
+    with tqdm(total=len(texts), disable=not progress, **bar_options) as bar:
+        for start in range(0, len(texts), step):
+            rows = order[start : start + step]
+            vectors[rows] = model.embed([texts[i] for i in rows])
+            bar.update(len(rows))
+    return vectors
+
+
+def verification_sample(texts: list[str], size: int = VERIFY_SAMPLE) -> list[int]:
+    """Rows spread evenly over passage lengths: short signatures to the longest section chunks."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    if len(order) <= size:
+        return order
+    return [order[round(k * (len(order) - 1) / (size - 1))] for k in range(size)]
+
+
+def _write_passages(path: Path, passages: list[Passage]) -> None:
+    import sqlite_utils
+
+    db = sqlite_utils.Database(path, recreate=True)
+    table = db.table("passages")
+    table.insert_all(
+        (
+            {"id": i, "owner": p.owner, "kind": p.kind, "text": p.text, "search_text": p.search_text}
+            for i, p in enumerate(passages)
+        ),
+        pk="id",
+        batch_size=1000,
+    )
+    table.create_index(["owner"])
+    db.close()
+
+
+def _publish(staging: Path, index_dir: Path) -> None:
+    """Move the new files into place; the manifest goes last, so readers never see a half index."""
+    (index_dir / "manifest.json").unlink(missing_ok=True)
+    for item in staging.iterdir():
+        if item.name == "manifest.json":
+            continue
+        target = index_dir / item.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        os.replace(item, target)
+    os.replace(staging / "manifest.json", index_dir / "manifest.json")

@@ -1,0 +1,83 @@
+"""Opens the index for matching, rebuilding it first when it is missing or stale."""
+
+from __future__ import annotations
+
+import fcntl
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import KnowledgeSettings
+from bot.domain.errors import IndexUnavailableError
+from bot.knowledge.fusion import Calibration
+from bot.knowledge.index_files import IndexPaths, read_manifest, staleness
+from bot.knowledge.matcher import Matcher, PassageRow
+from bot.knowledge.search import Owner, SearchIndex
+from bot.knowledge.signatures import SignatureSet
+
+
+def ensure_index(settings: KnowledgeSettings, *, progress: bool = True) -> None:
+    """Build the index when it is missing or stale; one builder at a time (a file lock)."""
+    paths = IndexPaths(settings.index_dir)
+    if staleness(paths, settings.runbooks_dir, settings.model) is None:
+        return
+    try:
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(settings.index_dir / ".lock", "w")  # noqa: SIM115 - held for the whole build
+    except OSError as exc:
+        raise IndexUnavailableError(f"cannot write the index under {settings.index_dir}: {exc}") from exc
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        reason = staleness(paths, settings.runbooks_dir, settings.model)  # another process may have built it
+        if reason is None:
+            return
+        if progress:
+            print(f"cnibot: building the index ({reason})", file=sys.stderr)
+        from bot.knowledge.index_build import build_index
+
+        build_index(settings.runbooks_dir, settings.index_dir, settings.model, progress=progress)
+
+
+class SqlitePassages:
+    """Passage rows by id, read on demand (only the few that explain an answer)."""
+
+    def __init__(self, path: Path) -> None:
+        self.connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+
+    def __call__(self, rows: Sequence[int]) -> dict[int, PassageRow]:
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        cursor = self.connection.execute(
+            f"select id, kind, text, search_text from passages where id in ({marks})", list(rows)
+        )
+        return {int(r[0]): PassageRow(r[1], r[2], r[3]) for r in cursor}
+
+
+def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild: bool = True) -> Matcher:
+    if rebuild:
+        ensure_index(settings, progress=progress)
+    paths = IndexPaths(settings.index_dir)
+    manifest = read_manifest(paths)
+    if manifest is None:
+        raise IndexUnavailableError(f"no index under {settings.index_dir}; run `cnibot index build`")
+    import bm25s
+    import faiss
+
+    from bot.knowledge.embedder import OnnxEmbedder
+
+    try:
+        owners = [Owner(**(o | {"first_steps": tuple(o["first_steps"])})) for o in manifest["owners"]]
+        bm25 = bm25s.BM25.load(str(paths.bm25), mmap=False, show_progress=False)
+        dense = faiss.read_index(str(paths.dense))
+        embedder = OnnxEmbedder(paths.root, max_tokens=int(manifest["max_tokens"]))
+        calibration = Calibration.from_json(manifest["calibration"]["fused"])
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise IndexUnavailableError(
+            f"the index under {settings.index_dir} is unreadable ({exc}); run `cnibot index build`"
+        ) from exc
+    index = SearchIndex(owners, SignatureSet.from_records(manifest["signatures"]), bm25, dense)
+    return Matcher(
+        index, embedder, calibration, SqlitePassages(paths.passages_db), threshold=settings.min_confidence
+    )

@@ -1,0 +1,212 @@
+"""Matches pasted text to runbooks: normalise, gather the three signals, fuse them into calibrated
+scores, explain the winners, and abstain when the paste is not a pod-network problem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from bot.domain.match import ErrorGroup, Lookalike, MatchResult, RunbookMatch
+from bot.knowledge.fusion import Calibration, features
+from bot.knowledge.long_paste import error_lines, is_long
+from bot.knowledge.normalize import normalize
+from bot.knowledge.search import Owner, SearchIndex, Signals
+from bot.knowledge.signatures import flatten
+from bot.knowledge.tokens import tokenize
+
+MIN_MATCHES = 3
+SHOWN_MATCHES = 5
+QUERY_ECHO_CHARS = 500
+
+
+class Embedder(Protocol):
+    def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]: ...
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    kind: str
+    text: str
+    search_text: str
+
+
+PassageLookup = Callable[[Sequence[int]], dict[int, PassageRow]]
+
+
+def search_text_of(text: str) -> str:
+    return normalize(text) or flatten(text)
+
+
+class Matcher:
+    def __init__(
+        self,
+        index: SearchIndex,
+        embedder: Embedder,
+        calibration: Calibration,
+        passages: PassageLookup,
+        *,
+        threshold: float,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.calibration = calibration
+        self.passages = passages
+        self.threshold = threshold
+        self.is_runbook = np.array([o.kind == "runbook" for o in index.owners])
+
+    # ---- scoring -------------------------------------------------------------------------------
+    def _score(self, raws: Sequence[str]) -> list[tuple[Signals, np.ndarray[Any, np.dtype[np.float64]]]]:
+        texts = [search_text_of(r) for r in raws]
+        vectors = self.embedder.embed(texts)
+        signals = self.index.signals(raws, texts, vectors)
+        return [(s, self.calibration.score(features(s.sig, s.lex, s.dense))) for s in signals]
+
+    def match(self, text: str) -> MatchResult:
+        if is_long(text):
+            return self._match_long(text)
+        return self._match_short(text)
+
+    def match_many(self, texts: Sequence[str]) -> list[MatchResult]:
+        """Many pastes with one batched embedding call for the short ones."""
+        short = [i for i, t in enumerate(texts) if not is_long(t)]
+        results: dict[int, MatchResult] = {}
+        for i, (signals, scores) in zip(short, self._score([texts[i] for i in short]), strict=True):
+            results[i] = self._result(texts[i], signals, scores)
+        for i, t in enumerate(texts):
+            if i not in results:
+                results[i] = self._match_long(t)
+        return [results[i] for i in range(len(texts))]
+
+    def _match_short(self, text: str) -> MatchResult:
+        signals, scores = self._score([text])[0]
+        return self._result(text, signals, scores)
+
+    def _result(
+        self, text: str, signals: Signals, scores: np.ndarray[Any, np.dtype[np.float64]]
+    ) -> MatchResult:
+        owners = self.index.owners
+        order = np.argsort(-scores, kind="stable")
+        top = int(order[0])
+        ranked = [int(i) for i in order if self.is_runbook[i]][: max(MIN_MATCHES, SHOWN_MATCHES)]
+        explain = self._explainer(signals)
+        matches = tuple(
+            RunbookMatch(
+                runbook=owners[i].id,
+                title=owners[i].title,
+                score=float(scores[i]),
+                why=explain(i),
+                path=owners[i].path,
+                first_steps=owners[i].first_steps,
+            )
+            for i in ranked
+        )
+        lookalike = None
+        if not self.is_runbook[top]:
+            o = owners[top]
+            lookalike = Lookalike(o.id, o.title, o.hint, float(scores[top]))
+        confident = lookalike is None and float(scores[top]) >= self.threshold
+        return MatchResult(query=_echo(text), confident=confident, matches=matches, lookalike=lookalike)
+
+    # ---- explanations --------------------------------------------------------------------------
+    def _explainer(self, signals: Signals) -> Callable[[int], str]:
+        rows = sorted(set(signals.dense_best.values()) | set(signals.lex_best.values()))
+        texts = self.passages(rows)
+        query_tokens = set(signals.tokens)
+
+        def explain(owner_index: int) -> str:
+            owner: Owner = self.index.owners[owner_index]
+            parts = []
+            hit = signals.sig_hits.get(owner.id)
+            if hit is not None:
+                source = f" [{hit.signature.source}]" if hit.signature.source else ""
+                parts.append(f'signature {hit.signature.label}{source} matched "{_clip(hit.matched, 120)}"')
+            dense_row = signals.dense_best.get(owner_index)
+            if dense_row is not None and dense_row in texts:
+                row = texts[dense_row]
+                parts.append(
+                    f'closest {row.kind.replace("section:", "section ")}: "{_clip(row.text, 110)}" '
+                    f"(similarity {signals.dense[owner_index]:.2f})"
+                )
+            lex_row = signals.lex_best.get(owner_index)
+            if lex_row is not None and lex_row in texts:
+                shared = [t for t in dict.fromkeys(tokenize(texts[lex_row].search_text)) if t in query_tokens]
+                if shared:
+                    parts.append("shared words: " + ", ".join(shared[:8]))
+            return "; ".join(parts) or "weak overall similarity only"
+
+        return explain
+
+    # ---- long pastes ---------------------------------------------------------------------------
+    def _match_long(self, text: str) -> MatchResult:
+        lines, scanned = error_lines(text, self.index.signatures)
+        if not lines:
+            result = self._match_short(text[-4000:])
+            return MatchResult(
+                query=_echo(text),
+                confident=result.confident,
+                matches=result.matches,
+                lookalike=result.lookalike,
+                lines_scanned=scanned,
+            )
+        scored = self._score(lines)
+        n = len(self.index.owners)
+        best = np.zeros(n)
+        best_line: dict[int, int] = {}
+        groups: dict[int, list[int]] = {}
+        for line_no, (_, scores) in enumerate(scored):
+            for o in range(n):
+                if scores[o] > best[o]:
+                    best[o] = scores[o]
+                    best_line[o] = line_no
+            top = int(np.argmax(scores))
+            if self.is_runbook[top] and scores[top] >= self.threshold:
+                groups.setdefault(top, []).append(line_no)
+        order = [int(i) for i in np.argsort(-best, kind="stable") if self.is_runbook[i]]
+        matches = []
+        for o in order[: max(MIN_MATCHES, SHOWN_MATCHES)]:
+            line_no = best_line.get(o, 0)
+            signals, _ = scored[line_no]
+            why = f'line "{_clip(lines[line_no], 100)}": {self._explainer(signals)(o)}'
+            owner = self.index.owners[o]
+            matches.append(
+                RunbookMatch(owner.id, owner.title, float(best[o]), why, owner.path, owner.first_steps)
+            )
+        error_groups = tuple(
+            ErrorGroup(
+                runbook=self.index.owners[o].id,
+                title=self.index.owners[o].title,
+                score=float(best[o]),
+                lines=tuple(_clip(lines[i], 200) for i in members[:3]),
+                count=len(members),
+            )
+            for o, members in sorted(groups.items(), key=lambda kv: (-best[kv[0]], -len(kv[1])))
+        )
+        lookalike = None
+        top_any = int(np.argmax(best))
+        if not groups and not self.is_runbook[top_any]:
+            owner = self.index.owners[top_any]
+            lookalike = Lookalike(owner.id, owner.title, owner.hint, float(best[top_any]))
+        if error_groups:
+            # the answer leads with the strongest group, whatever its rank by raw score
+            lead = error_groups[0].runbook
+            matches.sort(key=lambda m: (m.runbook != lead, -m.score))
+        return MatchResult(
+            query=_echo(text),
+            confident=bool(groups),
+            matches=tuple(matches),
+            lookalike=lookalike,
+            groups=error_groups,
+            lines_scanned=scanned,
+        )
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _echo(text: str) -> str:
+    return text if len(text) <= QUERY_ECHO_CHARS else text[:QUERY_ECHO_CHARS] + f"… [{len(text)} chars]"

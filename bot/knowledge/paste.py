@@ -1,0 +1,31 @@
+"""Validation of pasted input at the edge: empty, huge and binary input get one clear sentence."""
+
+from __future__ import annotations
+
+from bot.domain.errors import UsageError
+
+MAX_PASTE_BYTES = 8 * 1024 * 1024
+MAX_UNDECODABLE_SHARE = 0.05
+
+
+def decode_paste(data: bytes, *, what: str = "input") -> str:
+    """Bytes as text, or UsageError naming what is wrong with them."""
+    if len(data) > MAX_PASTE_BYTES:
+        raise UsageError(
+            f"{what} is {len(data) / 1048576:.1f} MB; cnibot reads at most {MAX_PASTE_BYTES // 1048576} MB "
+            "(paste the error lines, or the last part of the log)"
+        )
+    text = data.decode("utf-8", errors="replace")
+    check_text(text, what=what)
+    return text
+
+
+def check_text(text: str, *, what: str = "input") -> str:
+    if not text.strip():
+        raise UsageError(f"{what} is empty; paste an error message or describe the symptom")
+    bad = text.count("\ufffd") + sum(1 for ch in text if ch < " " and ch not in "\n\r\t\x1b")
+    if bad / max(len(text), 1) > MAX_UNDECODABLE_SHARE:
+        raise UsageError(
+            f"{what} looks binary ({bad} of {len(text)} characters are not text); paste the error as text"
+        )
+    return text
