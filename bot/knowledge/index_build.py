@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.config import PROJECT_ROOT
 from bot.domain.errors import IndexUnavailableError
 from bot.domain.runbook import Lookalike, Runbook
 from bot.knowledge.fusion import SIGNALS, Calibration, features, fit_logistic
@@ -51,7 +52,16 @@ def load_sources(runbooks_dir: Path) -> tuple[list[Runbook], list[Lookalike]]:
 
 
 def step_text(step: Any) -> str:
-    return f"probe {step.probe}" if step.probe else f"[{step.where}] {step.command}"
+    action = f"probe {step.probe}" if step.probe else f"on the {step.where}: {step.command}"
+    return f"{action} — {step.why}"
+
+
+def display_path(path: str) -> str:
+    """A runbook's path as users should see it: relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return path
 
 
 def owners_of(passages: list[Passage], runbooks: list[Runbook], lookalikes: list[Lookalike]) -> list[Owner]:
@@ -65,7 +75,8 @@ def owners_of(passages: list[Passage], runbooks: list[Runbook], lookalikes: list
         if owner_id in by_runbook:
             rb = by_runbook[owner_id]
             steps = tuple(step_text(s) for s in rb.diagnosis[:FIRST_STEPS])
-            owners.append(Owner(rb.id, "runbook", rb.title, start, end, path=rb.path, first_steps=steps))
+            path = display_path(rb.path)
+            owners.append(Owner(rb.id, "runbook", rb.title, start, end, path=path, first_steps=steps))
         else:
             x = by_lookalike[owner_id]
             owners.append(Owner(x.id, "lookalike", x.title, start, end, hint=x.hint))

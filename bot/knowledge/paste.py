@@ -24,7 +24,9 @@ def check_text(text: str, *, what: str = "input") -> str:
     if not text.strip():
         raise UsageError(f"{what} is empty; paste an error message or describe the symptom")
     bad = text.count("\ufffd") + sum(1 for ch in text if ch < " " and ch not in "\n\r\t\x1b")
-    if bad / max(len(text), 1) > MAX_UNDECODABLE_SHARE:
+    share = bad / max(len(text), 1)
+    # a few stray bytes in a pasted line are noise to skip; a large share means the input is not text
+    if share > 0.3 or (bad > 16 and share > MAX_UNDECODABLE_SHARE):
         raise UsageError(
             f"{what} looks binary ({bad} of {len(text)} characters are not text); paste the error as text"
         )

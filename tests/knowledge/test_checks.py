@@ -8,13 +8,13 @@ from bot.probes.catalog import PROBES
 from tests.knowledge.runbook_text import runbook_text
 
 
-def _parse(rid: str, **overrides: object):  # type: ignore[no-untyped-def]
+def _parse(rid: str, **overrides: object):
     rb, problems = parse_runbook(runbook_text(rid, **overrides), f"runbooks/{rid}.md")
     assert problems == [] and rb is not None
     return rb
 
 
-def _messages(runbooks, **kw) -> list[str]:  # type: ignore[no-untyped-def]
+def _messages(runbooks, **kw) -> list[str]:
     return [str(p) for p in check_runbooks(runbooks, probe_ids=PROBES, required_ids=(), **kw)]
 
 

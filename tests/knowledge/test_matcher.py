@@ -1,0 +1,108 @@
+"""The matcher on the shipped runbooks and the real index: samples, look-alikes, long pastes, the eval set."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.batch import read_batch
+from bot.knowledge.evaluate import Prediction, score
+from bot.knowledge.loader import read_lookalikes, read_runbooks
+
+ROOT = Path(__file__).resolve().parents[2]
+EVAL = ROOT / "tests" / "data" / "eval.jsonl"
+RUNBOOKS, _ = read_runbooks(ROOT / "runbooks")
+LOOKALIKES, _ = read_lookalikes(ROOT / "runbooks" / "lookalikes.yaml")
+
+
+@pytest.mark.parametrize("runbook", RUNBOOKS, ids=lambda rb: rb.id)
+def test_every_sample_matches_its_own_runbook(matcher, runbook) -> None:
+    for result in matcher.match_many(list(runbook.samples)):
+        assert result.confident, result.query
+        assert result.best.runbook == runbook.id, (result.query, result.best)
+
+
+def test_lookalike_samples_abstain_and_say_what_they_look_like(matcher) -> None:
+    texts = [s for x in LOOKALIKES for s in x.samples]
+    for text, result in zip(texts, matcher.match_many(texts), strict=True):
+        assert not result.confident, (text, result.best)
+
+
+def test_answer_has_score_why_and_at_least_three_matches(matcher) -> None:
+    result = matcher.match("no IPs available in block")
+    data = result.to_json()
+    assert data["confident"] is True
+    assert data["matches"][0]["runbook"] == "ipam-exhausted"
+    assert "no IPs available in block" in data["matches"][0]["why"]
+    assert len(data["matches"]) >= 3
+    assert all(0.0 <= m["score"] <= 1.0 for m in data["matches"])
+    assert [m["score"] for m in data["matches"]] == sorted(
+        (m["score"] for m in data["matches"]), reverse=True
+    )
+
+
+def test_chinese_paste_matches(matcher) -> None:
+    result = matcher.match("Pod 一直没有 IP，看起来是 IPAM 地址耗尽")
+    assert result.confident and result.best.runbook == "ipam-exhausted"
+
+
+def test_plain_text_not_about_networks_abstains(matcher) -> None:
+    result = matcher.match("the quarterly report spreadsheet has a formula error in column F")
+    assert not result.confident
+
+
+def _noise_log(lines: int, seed: int = 7) -> list[str]:
+    rng = random.Random(seed)
+    words = ["Reconciling", "Synced", "watch", "GET /healthz 200", "leader", "lease renewed", "cache"]
+    return [
+        f"I1103 10:{i // 3600 % 60:02d}:{i // 60 % 60:02d}.{i:06d}  1 controller.go:{rng.randint(10, 999)}] "
+        f"{rng.choice(words)} {rng.randint(0, 10**6)}"
+        for i in range(lines)
+    ]
+
+
+def test_a_twenty_thousand_line_log_with_one_cni_error_finds_it(matcher) -> None:
+    lines = _noise_log(20_000)
+    lines[13_577] = (
+        'E1103 10:13:01.000001  1 pod_workers.go:1298] "Error syncing pod, skipping" '
+        'err="failed to setup network for sandbox: plugin type=\\"flannel\\" failed (add): '
+        'loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory"'
+    )
+    result = matcher.match("\n".join(lines))
+    assert result.confident
+    assert result.best.runbook == "flannel-not-ready"
+    assert result.lines_scanned == 20_000
+
+
+def test_a_paste_with_two_faults_answers_each(matcher) -> None:
+    lines = _noise_log(40)
+    lines[5] = (
+        'Warning FailedCreatePodSandBox kubelet plugin type="calico" failed (add): no IPs available in block'
+    )
+    lines[30] = "ping: local error: message too long, mtu=1450"
+    result = matcher.match("\n".join(lines))
+    runbooks = [g.runbook for g in result.groups]
+    assert {"ipam-exhausted", "mtu-mismatch"} <= set(runbooks)
+    assert result.to_json()["groups"]
+
+
+def test_eval_set_meets_the_targets(matcher) -> None:
+    cases = read_batch(str(EVAL), labelled=True)
+    assert len(cases) >= 100
+    assert sum(c.expect == "none" for c in cases) >= 15
+    results = matcher.match_many([c.text for c in cases])
+    report = score(
+        "fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results]
+    )
+    assert report.top1_rate >= 0.90, report.misses
+    assert report.top3_rate >= 0.97, report.misses
+    assert report.abstention_rate >= 0.80, report.misses
+
+
+def test_eval_cases_are_not_copied_into_runbook_samples() -> None:
+    samples = {" ".join(s.split()).lower() for rb in RUNBOOKS for s in rb.samples}
+    cases = read_batch(str(EVAL), labelled=True)
+    copied = [c.line for c in cases if " ".join(c.text.split()).lower() in samples]
+    assert copied == []
