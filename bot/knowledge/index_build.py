@@ -21,7 +21,7 @@ from bot.knowledge.fusion import SIGNALS, Calibration, features, fit_logistic
 from bot.knowledge.index_files import INDEX_FORMAT, source_hashes
 from bot.knowledge.loader import LOOKALIKES_FILE, read_lookalikes, read_runbooks
 from bot.knowledge.passages import LOOKALIKE_PREFIX, Passage, build_passages
-from bot.knowledge.search import Owner, SearchIndex
+from bot.knowledge.search import Owner, SearchIndex, make_dense_index
 from bot.knowledge.signatures import SignatureSet
 from bot.knowledge.tokens import tokenize
 
@@ -138,8 +138,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
         import bm25s
         import faiss
 
-        dense = faiss.IndexFlatIP(vectors.shape[1])
-        dense.add(vectors)
+        dense = make_dense_index(vectors)
         faiss.write_index(dense, str(staging / "dense.faiss"))
         bm25 = bm25s.BM25()
         bm25.index([tokenize(t) or ["∅"] for t in texts], show_progress=False)

@@ -71,7 +71,8 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
         owners = [Owner(**(o | {"first_steps": tuple(o["first_steps"])})) for o in manifest["owners"]]
         bm25 = bm25s.BM25.load(str(paths.bm25), mmap=False, show_progress=False)
         dense = faiss.read_index(str(paths.dense))
-        embedder = OnnxEmbedder(paths.root, max_tokens=int(manifest["max_tokens"]))
+        max_tokens = min(int(manifest["max_tokens"]), settings.query_max_tokens)
+        embedder = OnnxEmbedder(paths.root, max_tokens=max_tokens)
         calibration = Calibration.from_json(manifest["calibration"]["fused"])
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise IndexUnavailableError(

@@ -112,9 +112,13 @@ class Matcher:
 
     # ---- explanations --------------------------------------------------------------------------
     def _explainer(self, signals: Signals) -> Callable[[int], str]:
-        rows = sorted(set(signals.dense_best.values()) | set(signals.lex_best.values()))
-        texts = self.passages(rows)
         query_tokens = set(signals.tokens)
+        cache: dict[int, PassageRow] = {}
+
+        def texts_of(rows: list[int | None]) -> dict[int, PassageRow]:
+            wanted = [r for r in rows if r is not None and r not in cache]
+            cache.update(self.passages(wanted))
+            return cache
 
         def explain(owner_index: int) -> str:
             owner: Owner = self.index.owners[owner_index]
@@ -123,14 +127,14 @@ class Matcher:
             if hit is not None:
                 source = f" [{hit.signature.source}]" if hit.signature.source else ""
                 parts.append(f'signature {hit.signature.label}{source} matched "{_clip(hit.matched, 120)}"')
-            dense_row = signals.dense_best.get(owner_index)
+            dense_row, lex_row = signals.dense_row(owner_index), signals.lex_row(owner_index)
+            texts = texts_of([dense_row, lex_row])
             if dense_row is not None and dense_row in texts:
                 row = texts[dense_row]
                 parts.append(
                     f'closest {row.kind.replace("section:", "section ")}: "{_clip(row.text, 110)}" '
                     f"(similarity {signals.dense[owner_index]:.2f})"
                 )
-            lex_row = signals.lex_best.get(owner_index)
             if lex_row is not None and lex_row in texts:
                 shared = [t for t in dict.fromkeys(tokenize(texts[lex_row].search_text)) if t in query_tokens]
                 if shared:

@@ -13,7 +13,36 @@ from bot.knowledge.signatures import SignatureHit, SignatureSet, flatten
 from bot.knowledge.tokens import tokenize
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-DENSE_TOP_K = 512
+DENSE_TOP_K = 512  # exact (flat) index: enough rows to see every owner's best passage
+HNSW_TOP_K = 128
+HNSW_ABOVE = 20_000  # passages; below this an exact flat scan is faster than a graph walk
+
+
+def make_dense_index(vectors: np.ndarray[Any, np.dtype[np.float32]]) -> Any:
+    """An inner-product faiss index: exact for the shipped knowledge base, HNSW for very large ones."""
+    import faiss
+
+    dimension = vectors.shape[1]
+    if len(vectors) > HNSW_ABOVE:
+        index: Any = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def prepare_for_queries(index: Any) -> int:
+    """Tune a loaded faiss index for one-query-at-a-time use; returns how many rows to ask for."""
+    import faiss
+
+    # One query at a time: OpenMP threads only contend with onnxruntime's for the two cores.
+    faiss.omp_set_num_threads(1)
+    hnsw = getattr(index, "hnsw", None)
+    if hnsw is not None:
+        hnsw.efSearch = max(hnsw.efSearch, HNSW_TOP_K)
+        return HNSW_TOP_K
+    return DENSE_TOP_K
 
 
 @dataclass(frozen=True)
@@ -36,9 +65,21 @@ class Signals:
     lex: FloatArray
     dense: FloatArray
     sig_hits: dict[str, SignatureHit]
-    lex_best: dict[int, int]  # owner index -> passage row
-    dense_best: dict[int, int]
+    lex_scores: FloatArray | None  # BM25 score per passage row (None: the query had no tokens)
+    dense_best: np.ndarray[Any, np.dtype[np.int64]]  # per owner: its best passage row in the top k, or -1
     tokens: list[str]
+    owners: Sequence[Owner]
+
+    def lex_row(self, owner_index: int) -> int | None:
+        """The owner's best BM25 passage row, computed only for the few owners an answer explains."""
+        if self.lex_scores is None or self.lex[owner_index] <= 0:
+            return None
+        owner = self.owners[owner_index]
+        return owner.start + int(np.argmax(self.lex_scores[owner.start : owner.end]))
+
+    def dense_row(self, owner_index: int) -> int | None:
+        row = int(self.dense_best[owner_index])
+        return row if row >= 0 else None
 
 
 class SearchIndex:
@@ -52,6 +93,7 @@ class SearchIndex:
         self.dense = dense
         self.size = self.owners[-1].end if self.owners else 0
         self.starts = np.array([o.start for o in self.owners], dtype=np.int64)
+        self.top_k = prepare_for_queries(dense)
         self.owner_of_row = np.repeat(np.arange(len(self.owners)), [o.end - o.start for o in self.owners])
 
     def signals(
@@ -62,7 +104,7 @@ class SearchIndex:
         hidden_rows: Sequence[set[int]] | None = None,
     ) -> list[Signals]:
         """Signals for a batch of queries; `hidden_rows` hides passages (to score a passage as a query)."""
-        k = min(self.size, DENSE_TOP_K)
+        k = min(self.size, self.top_k)
         dense_scores, dense_rows = self.dense.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
         out = []
         for i, (raw, text) in enumerate(zip(raw_texts, search_texts, strict=True)):
@@ -79,27 +121,23 @@ class SearchIndex:
 
         tokens = tokenize(text)
         lex = np.zeros(n)
-        lex_best: dict[int, int] = {}
+        scores: FloatArray | None = None
         if tokens:
             scores = np.asarray(self.bm25.get_scores(tokens), dtype=np.float64)
             if hidden:
                 scores[list(hidden)] = 0.0
             lex = np.maximum.reduceat(scores, self.starts) if n else lex
-            for o in (int(i) for i in np.nonzero(lex > 0)[0]):
-                owner = self.owners[o]
-                lex_best[o] = owner.start + int(np.argmax(scores[owner.start : owner.end]))
 
-        # owners absent from the top k get the k-th score: an upper bound on their true best
-        floor = float(dense_scores[-1]) if len(dense_scores) else 0.0
+        # Results arrive best first, so an owner's first row is its best. Owners absent from the top k
+        # get the k-th score: an upper bound on their true best.
+        keep = dense_rows >= 0
+        if hidden:
+            keep &= ~np.isin(dense_rows, list(hidden))
+        rows, values = dense_rows[keep], dense_scores[keep]
+        floor = float(values[-1]) if len(values) else 0.0
         dense = np.full(n, floor)
-        seen = np.zeros(n, dtype=bool)
-        dense_best: dict[int, int] = {}
-        for score, row in zip(dense_scores, dense_rows, strict=True):
-            if row < 0 or int(row) in hidden:
-                continue
-            o = int(self.owner_of_row[row])
-            if not seen[o]:
-                seen[o] = True
-                dense[o] = float(score)
-                dense_best[o] = int(row)
-        return Signals(sig, lex, dense, hits, lex_best, dense_best, tokens)
+        dense_best = np.full(n, -1, dtype=np.int64)
+        owner_ids, first = np.unique(self.owner_of_row[rows], return_index=True)
+        dense[owner_ids] = values[first]
+        dense_best[owner_ids] = rows[first]
+        return Signals(sig, lex, dense, hits, scores, dense_best, tokens, self.owners)

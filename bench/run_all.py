@@ -1,0 +1,15 @@
+"""Runs every benchmark; results land in bench/results/*.json (copied into the README by hand)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import index_build, match_cold, match_warm
+
+if __name__ == "__main__":
+    index_build.main()
+    match_warm.main()
+    match_cold.main()
