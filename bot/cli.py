@@ -52,7 +52,28 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--signals", action="store_true", help="also score each signal alone and a plain BM25 baseline"
     )
+    probe = sub.add_parser("probe", help="read-only cluster probes: list, ID, all, or for RUNBOOK_ID")
+    probe.add_argument("target", help="list | all | a probe id (e.g. ipam.usage, or ipam) | for")
+    probe.add_argument("runbook", nargs="?", help="with `for`: the runbook whose probes to run")
+    probe.add_argument("--json", action="store_true", help="print one JSON document")
+    _cluster_options(probe)
+
+    sim = sub.add_parser("sim", help="the simulated cluster (a Kubernetes API subset on loopback)")
+    sim_sub = sim.add_subparsers(dest="sim_command", metavar="ACTION", parser_class=_Parser)
+    serve = sim_sub.add_parser("serve", help="serve a scenario on 127.0.0.1 and write a kubeconfig for it")
+    serve.add_argument("--scenario", default="healthy", help="healthy, ipam-exhausted, mtu-mismatch, ...")
+    serve.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    serve.add_argument(
+        "--kubeconfig", default="sim-kubeconfig.yaml", help="where to write the kubeconfig (default: %(default)s)"
+    )
+    sim_sub.add_parser("list", help="the scenarios")
     return parser
+
+
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current one)")
+    parser.add_argument("--sim", metavar="SCENARIO", help="use the embedded simulated cluster with this scenario")
 
 
 def _fail(message: str, status: int) -> int:
@@ -99,6 +120,12 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return commands.index(args)
     if args.command == "eval":
         return commands.evaluate(args)
+    if args.command == "probe":
+        return commands.probe(args)
+    if args.command == "sim":
+        if args.sim_command is None:
+            raise UsageError("sim needs an action: serve or list")
+        return commands.sim(args)
     if args.command == "console":
         return commands.console(args)
     if args.command == "run":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.domain.errors import UsageError
@@ -97,9 +97,7 @@ def match(args: argparse.Namespace) -> int:
         results = iter(matcher.match_many([c.text for c in valid]))
         for case in cases:
             if case.error is not None:
-                print(
-                    json.dumps({"query": case.text, "confident": False, "matches": [], "error": case.error})
-                )
+                print(json.dumps({"query": case.text, "confident": False, "matches": [], "error": case.error}))
             else:
                 print(json.dumps(next(results).to_json(), ensure_ascii=False))
         return 0
@@ -143,3 +141,74 @@ def evaluate(args: argparse.Namespace) -> int:
     else:
         print(render_report(reports))
     return 0
+
+
+def _cluster_settings(args: argparse.Namespace, settings: Settings) -> Any:
+    from dataclasses import replace
+
+    cluster = settings.cluster
+    if getattr(args, "kubeconfig", None):
+        cluster = replace(cluster, kubeconfig=args.kubeconfig)
+    if getattr(args, "context", None):
+        cluster = replace(cluster, context=args.context)
+    return cluster
+
+
+def probe(args: argparse.Namespace) -> int:
+    import json
+
+    from bot import terminal
+    from bot.probes.catalog import PROBES
+
+    settings = Settings.from_env()
+    if args.target == "list":
+        _console_out().print(terminal.render_probe_list(PROBES))
+        return 0
+    from bot.cluster.session import open_cluster
+    from bot.knowledge.index_load import open_matcher
+    from bot.knowledge.loader import load_runbooks
+    from bot.probes import service
+
+    if args.target == "for":
+        if not args.runbook:
+            raise UsageError("`probe for` needs a runbook id, e.g. `cnibot probe for ipam-exhausted`")
+        ids = service.probes_of_runbook(args.runbook, load_runbooks(settings.knowledge.runbooks_dir))
+    else:
+        if args.runbook:
+            raise UsageError(f"unexpected argument {args.runbook!r} after {args.target!r}")
+        ids = service.probe_ids_for(args.target, [])
+    session = open_cluster(_cluster_settings(args, settings), sim_scenario=args.sim or "")
+    try:
+        matcher = open_matcher(settings.knowledge)
+        results = service.run(ids, session.reader, runbook_for=service.runbook_namer(matcher.match_many))
+    finally:
+        session.close()
+    if args.json:
+        if len(results) == 1 and args.target not in ("all", "for"):
+            document = {**results[0].data, **{k: v for k, v in results[0].to_json().items() if k != "data"}}
+            document["data"] = results[0].data
+        else:
+            document = {"cluster": session.to_json(), "results": [r.to_json() for r in results]}
+        print(json.dumps(document, ensure_ascii=False, default=str))
+        return 0
+    out = _console_out()
+    out.print(f"cluster: {session.description}", style="bold yellow" if session.simulated else "dim")
+    for result in results:
+        out.print(terminal.render_probe(result))
+    return 0
+
+
+def sim(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.sim.scenarios import SCENARIOS
+
+    if args.sim_command == "list":
+        for name in SCENARIOS:
+            print(name)
+        return 0
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    from bot.sim.cli import serve
+
+    return serve(args.scenario, args.port, Path(args.kubeconfig))

@@ -27,6 +27,24 @@ class KnowledgeSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    kubeconfig: str = ""
+    """Path to a kubeconfig (--kubeconfig or KUBECONFIG; several paths joined by ':' are merged)."""
+    context: str = ""
+    """Kubeconfig context to use (--context); empty means the current context."""
+    connect_timeout: float = 5.0
+    """Seconds to wait for a TCP connection to the apiserver (CNIBOT_CONNECT_TIMEOUT)."""
+    read_timeout: float = 15.0
+    """Seconds to wait for an apiserver response (CNIBOT_READ_TIMEOUT)."""
+    page_size: int = 1000
+    """Items per list request; large lists are paginated with limit/continue (CNIBOT_PAGE_SIZE)."""
+
+    simulated_scenario: str = "ipam-exhausted"
+    """Scenario of the embedded simulated cluster that `make run` uses when no kubeconfig is found
+    (CNIBOT_SIM_SCENARIO)."""
+
+
+@dataclass(frozen=True)
 class SlackSettings:
     bot_token: str = ""
     """xoxb- token (SLACK_BOT_TOKEN)."""
@@ -44,6 +62,7 @@ class SlackSettings:
 class Settings:
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,4 +80,12 @@ class Settings:
             app_token=env.get("SLACK_APP_TOKEN", ""),
             signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         )
-        return cls(knowledge=knowledge, slack=slack)
+        d = ClusterSettings()
+        cluster = ClusterSettings(
+            kubeconfig=env.get("KUBECONFIG", ""),
+            connect_timeout=float(env.get("CNIBOT_CONNECT_TIMEOUT") or d.connect_timeout),
+            read_timeout=float(env.get("CNIBOT_READ_TIMEOUT") or d.read_timeout),
+            page_size=int(env.get("CNIBOT_PAGE_SIZE") or d.page_size),
+            simulated_scenario=env.get("CNIBOT_SIM_SCENARIO") or d.simulated_scenario,
+        )
+        return cls(knowledge=knowledge, slack=slack, cluster=cluster)

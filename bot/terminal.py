@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain.match import MatchResult
+from bot.domain.probe import ProbeResult
 from bot.domain.runbook import Runbook
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
@@ -62,9 +63,7 @@ def render_runbook(rb: Runbook) -> RenderableType:
     parts.append(_heading("Remediation"))
     for n, fix in enumerate(rb.remediation, 1):
         change = ("CHANGES CLUSTER", "bold") if fix.mutating else ("read-only", "dim")
-        parts.append(
-            Text.assemble(f"  {n}. ", fix.step, "  ", change, "  risk ", (fix.risk, RISK_STYLE[fix.risk]))
-        )
+        parts.append(Text.assemble(f"  {n}. ", fix.step, "  ", change, "  risk ", (fix.risk, RISK_STYLE[fix.risk])))
         if fix.command:
             parts.append(Text(f"     $ {fix.command}", style="cyan"))
         if fix.caution:
@@ -95,16 +94,12 @@ def render_match(result: MatchResult) -> RenderableType:
     best = result.best
     if result.lookalike is not None:
         x = result.lookalike
-        parts.append(
-            Text("No confident match: this does not look like a pod-network (CNI) problem.", "bold yellow")
-        )
+        parts.append(Text("No confident match: this does not look like a pod-network (CNI) problem.", "bold yellow"))
         parts.append(Text(f"It looks like: {x.title} (score {x.score:.2f})"))
         parts.append(Text(f"Try: {x.hint}", style="dim"))
     elif not result.confident or best is None:
         parts.append(Text("No confident match among the CNI runbooks.", "bold yellow"))
-        parts.append(
-            Text("Add the full error line, or describe what fails (which pods, which nodes).", "dim")
-        )
+        parts.append(Text("Add the full error line, or describe what fails (which pods, which nodes).", "dim"))
     if len(result.groups) > 1:
         parts.append(
             Text(
@@ -115,9 +110,7 @@ def render_match(result: MatchResult) -> RenderableType:
         )
         for g in result.groups:
             parts.append(
-                Text.assemble(
-                    "  • ", (g.runbook, "bold"), f"  {g.score:.2f}  {g.count} line(s): ", (g.lines[0], "dim")
-                )
+                Text.assemble("  • ", (g.runbook, "bold"), f"  {g.score:.2f}  {g.count} line(s): ", (g.lines[0], "dim"))
             )
     if best is not None and result.confident:
         parts.append(Text.assemble(("Runbook: ", "bold"), (best.runbook, "bold green"), f" — {best.title}"))
@@ -129,7 +122,50 @@ def render_match(result: MatchResult) -> RenderableType:
         parts.append(Text(f"Runbook file: {best.path}   (`cnibot runbook show {best.runbook}`)", style="dim"))
     others = [m for m in result.matches if m.score >= 0.05 and not (result.confident and m is best)][:3]
     if others:
-        parts.append(
-            Text("Other candidates: " + ", ".join(f"{m.runbook} {m.score:.2f}" for m in others), style="dim")
-        )
+        parts.append(Text("Other candidates: " + ", ".join(f"{m.runbook} {m.score:.2f}" for m in others), style="dim"))
     return Group(*parts)
+
+
+STATUS_STYLE = {
+    "ok": "green",
+    "warning": "yellow",
+    "critical": "bold red",
+    "error": "bold magenta",
+    "no data": "dim",
+}
+SEVERITY_MARK = {"ok": "✓", "warning": "!", "critical": "✗"}
+
+
+def render_probe(result: ProbeResult, *, max_findings: int = 8) -> RenderableType:
+    """One probe's result: status, summary, findings with evidence, the command a human would run."""
+    parts: list[RenderableType] = [
+        Text.assemble(
+            (f"{result.probe:<22}", "bold"),
+            (f"{result.status.upper():<9}", STATUS_STYLE[result.status]),
+            result.summary,
+        )
+    ]
+    if result.status == "error":
+        if result.request:
+            parts.append(Text(f"    request: {result.request}", style="dim"))
+        return Group(*parts)
+    shown = [f for f in result.findings if f.severity != "ok"][:max_findings]
+    for f in shown:
+        runbook = f"  → runbook {f.runbook}" if f.runbook else ""
+        parts.append(Text.assemble(f"    {SEVERITY_MARK[f.severity]} ", f.summary, (runbook, "cyan")))
+        parts.extend(Text(f"        {line}", style="dim") for line in f.evidence[:5])
+        if f.command:
+            parts.append(Text(f"        $ {f.command}", style="cyan"))
+    hidden = len([f for f in result.findings if f.severity != "ok"]) - len(shown)
+    if hidden > 0:
+        parts.append(Text(f"    … {hidden} more (use --json for everything)", style="dim"))
+    return Group(*parts)
+
+
+def render_probe_list(probes: dict[str, str]) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    table.add_column("PROBE", style="bold")
+    table.add_column("WHAT IT READS")
+    for probe_id, what in probes.items():
+        table.add_row(probe_id, what)
+    return table

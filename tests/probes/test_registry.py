@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from bot.probes import catalog, registry
+
+
+def test_catalog_lists_exactly_the_registered_probes() -> None:
+    assert list(catalog.PROBES) == list(registry.PROBES)
+
+
+def test_every_probe_has_a_title_and_a_human_command() -> None:
+    for probe in registry.PROBES.values():
+        assert probe.title and probe.commands, probe.id
