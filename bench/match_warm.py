@@ -65,13 +65,9 @@ def enlarged(matcher: Matcher, total: int) -> Matcher:
     owners = list(base.owners)
     per_owner = 50
     for k, start in enumerate(range(real_rows, total, per_owner)):
-        owners.append(
-            Owner(f"synthetic-{k}", "runbook", f"Synthetic {k}", start, min(start + per_owner, total))
-        )
+        owners.append(Owner(f"synthetic-{k}", "runbook", f"Synthetic {k}", start, min(start + per_owner, total)))
     index = SearchIndex(owners, base.signatures, bm25, dense)
-    return Matcher(
-        index, matcher.embedder, matcher.calibration, matcher.passages, threshold=matcher.threshold
-    )
+    return Matcher(index, matcher.embedder, matcher.calibration, matcher.passages, threshold=matcher.threshold)
 
 
 def _real_tokens(matcher: Matcher) -> list[list[str]]:

@@ -49,8 +49,10 @@ def main() -> dict[str, Any]:
             timing = Path(scratch) / "time.txt"
             started = time.perf_counter()
             done = subprocess.run(
-                ["/usr/bin/time", "-o", str(timing), "-f", "%e %M"]
-                + [str(ROOT / ".venv/bin/cnibot"), "probe", "all", "--json", "--kubeconfig", str(kubeconfig)],
+                [
+                    *("/usr/bin/time", "-o", str(timing), "-f", "%e %M"),
+                    *(str(ROOT / ".venv/bin/cnibot"), "probe", "all", "--json", "--kubeconfig", str(kubeconfig)),
+                ],
                 capture_output=True,
                 cwd=ROOT,
             )

@@ -8,8 +8,8 @@ from typing import TextIO
 
 from rich.console import Console
 
-from bot.config import Settings
 from bot.cluster.session import ClusterSession, open_cluster
+from bot.config import Settings
 from bot.domain.errors import CnibotError, UsageError
 from bot.domain.runbook import Runbook
 from bot.knowledge.index_load import open_matcher

@@ -54,8 +54,7 @@ class MatchResult:
             "query": self.query,
             "confident": self.confident,
             "matches": [
-                {"runbook": m.runbook, "title": m.title, "score": round(m.score, 4), "why": m.why}
-                for m in self.matches
+                {"runbook": m.runbook, "title": m.title, "score": round(m.score, 4), "why": m.why} for m in self.matches
             ],
         }
         if self.lookalike is not None:

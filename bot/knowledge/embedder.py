@@ -41,9 +41,7 @@ class OnnxEmbedder:
         # The index stores the graph already optimised (see `optimise_onnx`); re-optimising it at each
         # start would cost about 0.2 s of the cold-start budget for no gain.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        self.session = ort.InferenceSession(
-            str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.input_names = {i.name for i in self.session.get_inputs()}
 
     def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:

@@ -88,9 +88,7 @@ def plain_bm25(settings: KnowledgeSettings) -> Callable[[Sequence[str]], list[Pr
     ids = [f.stem for f in files]
     words = re.compile(r"\w+")
     retriever = bm25s.BM25()
-    retriever.index(
-        [words.findall(f.read_text(encoding="utf-8").lower()) for f in files], show_progress=False
-    )
+    retriever.index([words.findall(f.read_text(encoding="utf-8").lower()) for f in files], show_progress=False)
 
     def predict(texts: Sequence[str]) -> list[Prediction]:
         out = []

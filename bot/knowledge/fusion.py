@@ -69,9 +69,7 @@ class Calibration:
         return cls(tuple(data["names"]), tuple(float(w) for w in data["weights"]), float(data["bias"]))
 
 
-def fit_logistic(
-    x: Array, y: Array, names: tuple[str, ...], *, l2: float = 1e-2, steps: int = 50
-) -> Calibration:
+def fit_logistic(x: Array, y: Array, names: tuple[str, ...], *, l2: float = 1e-2, steps: int = 50) -> Calibration:
     """L2-regularised logistic regression by Newton's method: exact and fast for a few features."""
     columns = [FEATURES.index(n) for n in names]
     design = np.column_stack([x[:, columns], np.ones(len(x))])

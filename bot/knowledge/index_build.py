@@ -177,9 +177,7 @@ def _say(enabled: bool, message: str) -> None:
         print(f"cnibot: {message}", file=sys.stderr)
 
 
-def _embed_with_progress(
-    model: Any, texts: list[str], progress: bool
-) -> np.ndarray[Any, np.dtype[np.float32]]:
+def _embed_with_progress(model: Any, texts: list[str], progress: bool) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Embed in length-sorted slices (little padding) while a progress bar counts passages."""
     from tqdm import tqdm
 

@@ -79,6 +79,4 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
             f"the index under {settings.index_dir} is unreadable ({exc}); run `cnibot index build`"
         ) from exc
     index = SearchIndex(owners, SignatureSet.from_records(manifest["signatures"]), bm25, dense)
-    return Matcher(
-        index, embedder, calibration, SqlitePassages(paths.passages_db), threshold=settings.min_confidence
-    )
+    return Matcher(index, embedder, calibration, SqlitePassages(paths.passages_db), threshold=settings.min_confidence)

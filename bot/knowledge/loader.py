@@ -84,9 +84,7 @@ class _Fields:
             out.append(str(item).strip())
         return tuple(out)
 
-    def mappings(
-        self, data: dict[str, Any], key: str, *, required: bool = True
-    ) -> list[tuple[int, dict[str, Any]]]:
+    def mappings(self, data: dict[str, Any], key: str, *, required: bool = True) -> list[tuple[int, dict[str, Any]]]:
         value = data.get(key)
         if value is None or value == []:
             if required:

@@ -41,9 +41,7 @@ def error_lines(text: str, signatures: SignatureSet) -> tuple[list[str], int]:
         weight_of_line[line_no] = max(weight, weight_of_line.get(line_no, 0.0))
     # strongest signatures first, so a flood of generic lines cannot crowd out the specific error
     signature_lines = sorted(weight_of_line, key=lambda n: (-weight_of_line[n], n))
-    ordered = signature_lines + [
-        i for i, line in enumerate(lines) if i not in weight_of_line and ERRORISH.search(line)
-    ]
+    ordered = signature_lines + [i for i, line in enumerate(lines) if i not in weight_of_line and ERRORISH.search(line)]
     chosen: list[str] = []
     seen: set[str] = set()
     for i in ordered:

@@ -84,9 +84,7 @@ class Matcher:
         signals, scores = self._score([text])[0]
         return self._result(text, signals, scores)
 
-    def _result(
-        self, text: str, signals: Signals, scores: np.ndarray[Any, np.dtype[np.float64]]
-    ) -> MatchResult:
+    def _result(self, text: str, signals: Signals, scores: np.ndarray[Any, np.dtype[np.float64]]) -> MatchResult:
         owners = self.index.owners
         order = np.argsort(-scores, kind="stable")
         top = int(order[0])
@@ -175,9 +173,7 @@ class Matcher:
             signals, _ = scored[line_no]
             why = f'line "{_clip(lines[line_no], 100)}": {self._explainer(signals)(o)}'
             owner = self.index.owners[o]
-            matches.append(
-                RunbookMatch(owner.id, owner.title, float(best[o]), why, owner.path, owner.first_steps)
-            )
+            matches.append(RunbookMatch(owner.id, owner.title, float(best[o]), why, owner.path, owner.first_steps))
         error_groups = tuple(
             ErrorGroup(
                 runbook=self.index.owners[o].id,

@@ -94,9 +94,7 @@ def _json_message(line: str) -> str:
         return line
     if not isinstance(data, dict):
         return line
-    parts = [
-        str(data[k]) for k in ("msg", "message", "error", "err", "reason") if isinstance(data.get(k), str)
-    ]
+    parts = [str(data[k]) for k in ("msg", "message", "error", "err", "reason") if isinstance(data.get(k), str)]
     return " ".join(parts) if parts else line
 
 

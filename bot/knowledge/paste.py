@@ -27,7 +27,5 @@ def check_text(text: str, *, what: str = "input") -> str:
     share = bad / max(len(text), 1)
     # a few stray bytes in a pasted line are noise to skip; a large share means the input is not text
     if share > 0.3 or (bad > 16 and share > MAX_UNDECODABLE_SHARE):
-        raise UsageError(
-            f"{what} looks binary ({bad} of {len(text)} characters are not text); paste the error as text"
-        )
+        raise UsageError(f"{what} looks binary ({bad} of {len(text)} characters are not text); paste the error as text")
     return text

@@ -16,9 +16,7 @@ from bot.cli import build_parser
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cnibot(
-    *args: str, stdin: bytes | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[bytes]:
+def cnibot(*args: str, stdin: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "CNIBOT_DEBUG": ""}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -68,9 +66,7 @@ def test_abstention_exits_zero_with_confident_false() -> None:
 def test_empty_input_exits_2_with_one_line(stdin: bytes) -> None:
     done = cnibot("match", "-", stdin=stdin)
     assert done.returncode == 2
-    assert done.stderr.decode() == (
-        "cnibot: error: stdin is empty; paste an error message or describe the symptom\n"
-    )
+    assert done.stderr.decode() == ("cnibot: error: stdin is empty; paste an error message or describe the symptom\n")
     assert done.stdout == b""
 
 
@@ -124,9 +120,7 @@ def test_batch_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
 def test_batch_missing_file_is_one_line() -> None:
     done = cnibot("match", "--batch", "/nonexistent/x.jsonl")
     assert done.returncode == 2
-    assert (
-        done.stderr.decode() == "cnibot: error: cannot read /nonexistent/x.jsonl: No such file or directory\n"
-    )
+    assert done.stderr.decode() == "cnibot: error: cannot read /nonexistent/x.jsonl: No such file or directory\n"
 
 
 def test_eval_reports_rates_and_misses() -> None:
@@ -167,9 +161,7 @@ def test_runbook_commands() -> None:
     assert shown.returncode == 0 and "Case study" in shown.stdout.decode()
     missing = cnibot("runbook", "show", "nope")
     assert missing.returncode == 2
-    assert (
-        missing.stderr.decode() == "cnibot: error: no runbook 'nope'; `cnibot runbook list` shows the ids\n"
-    )
+    assert missing.stderr.decode() == "cnibot: error: no runbook 'nope'; `cnibot runbook list` shows the ids\n"
     checked = cnibot("runbook", "check")
     assert checked.returncode == 0 and checked.stdout.decode().startswith("ok: 15 runbooks checked")
 

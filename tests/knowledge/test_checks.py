@@ -23,12 +23,8 @@ def test_clean_set_has_no_problems() -> None:
 
 
 def test_signature_that_matches_no_own_sample() -> None:
-    rb = _parse(
-        "a", signatures=[{"text": "unique error of a", "weight": 1}, {"text": "never seen", "weight": 0.5}]
-    )
-    assert _messages([rb]) == [
-        "runbooks/a.md: signatures[1]: 'never seen' matches none of this runbook's samples"
-    ]
+    rb = _parse("a", signatures=[{"text": "unique error of a", "weight": 1}, {"text": "never seen", "weight": 0.5}])
+    assert _messages([rb]) == ["runbooks/a.md: signatures[1]: 'never seen' matches none of this runbook's samples"]
 
 
 def test_sample_that_matches_another_runbook_more_strongly() -> None:
@@ -54,9 +50,7 @@ def test_duplicate_ids_unknown_probe_and_dangling_related() -> None:
     b = _parse("b", diagnosis=[{"probe": "nosuch.probe", "why": "w"}], related=["zzz"])
     messages = _messages([a1, a2, b])
     assert "runbooks/a.md: id: 'a' is used by 2 runbooks" in messages
-    assert any(
-        m.startswith("runbooks/b.md: diagnosis[0].probe: unknown probe id 'nosuch.probe'") for m in messages
-    )
+    assert any(m.startswith("runbooks/b.md: diagnosis[0].probe: unknown probe id 'nosuch.probe'") for m in messages)
     assert "runbooks/b.md: related[0]: no runbook has id 'zzz'" in messages
 
 

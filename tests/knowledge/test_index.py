@@ -27,10 +27,7 @@ def test_editing_a_runbook_makes_the_index_stale(knowledge_settings, tmp_path: P
     target.write_text(target.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     assert staleness(paths, copy, knowledge_settings.model) == "runbooks changed since the index was built"
     assert staleness(paths, copy, "/some/other/model") is not None
-    assert (
-        staleness(IndexPaths(tmp_path / "none"), copy, knowledge_settings.model)
-        == "no index has been built yet"
-    )
+    assert staleness(IndexPaths(tmp_path / "none"), copy, knowledge_settings.model) == "no index has been built yet"
 
 
 def test_onnx_query_path_agrees_with_sentence_transformers(knowledge_settings) -> None:

@@ -38,9 +38,7 @@ def test_answer_has_score_why_and_at_least_three_matches(matcher) -> None:
     assert "no IPs available in block" in data["matches"][0]["why"]
     assert len(data["matches"]) >= 3
     assert all(0.0 <= m["score"] <= 1.0 for m in data["matches"])
-    assert [m["score"] for m in data["matches"]] == sorted(
-        (m["score"] for m in data["matches"]), reverse=True
-    )
+    assert [m["score"] for m in data["matches"]] == sorted((m["score"] for m in data["matches"]), reverse=True)
 
 
 def test_chinese_paste_matches(matcher) -> None:
@@ -78,9 +76,7 @@ def test_a_twenty_thousand_line_log_with_one_cni_error_finds_it(matcher) -> None
 
 def test_a_paste_with_two_faults_answers_each(matcher) -> None:
     lines = _noise_log(40)
-    lines[5] = (
-        'Warning FailedCreatePodSandBox kubelet plugin type="calico" failed (add): no IPs available in block'
-    )
+    lines[5] = 'Warning FailedCreatePodSandBox kubelet plugin type="calico" failed (add): no IPs available in block'
     lines[30] = "ping: local error: message too long, mtu=1450"
     result = matcher.match("\n".join(lines))
     runbooks = [g.runbook for g in result.groups]
@@ -93,9 +89,7 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert len(cases) >= 100
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
-    report = score(
-        "fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results]
-    )
+    report = score("fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results])
     assert report.top1_rate >= 0.90, report.misses
     assert report.top3_rate >= 0.97, report.misses
     assert report.abstention_rate >= 0.80, report.misses

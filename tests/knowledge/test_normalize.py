@@ -36,9 +36,7 @@ def test_prefixes_of_each_log_format_are_stripped() -> None:
     assert strip_prefix('level=error msg="Error while initializing daemon" subsys=daemon') == (
         "Error while initializing daemon"
     )
-    assert strip_prefix('{"level":"error","msg":"failed to acquire lease","node":"n1"}') == (
-        "failed to acquire lease"
-    )
+    assert strip_prefix('{"level":"error","msg":"failed to acquire lease","node":"n1"}') == ("failed to acquire lease")
     assert strip_prefix("\x1b[31mE1103 10:12:01.123456    99 main.go:1] red\x1b[0m") == "red"
 
 

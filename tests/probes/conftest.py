@@ -4,12 +4,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bot.sim.scenarios import build_scenario
-from bot.sim.server import SimCluster
 
 from bot.cluster.reader import ClusterReader, connect
 from bot.config import ClusterSettings
 from bot.probes.service import runbook_namer
+from bot.sim.scenarios import build_scenario
+from bot.sim.server import SimCluster
 
 
 def reader_for(sim: SimCluster, tmp: Path, **overrides: float) -> ClusterReader:

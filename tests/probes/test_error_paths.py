@@ -6,14 +6,14 @@ import socket
 from pathlib import Path
 
 import pytest
-from bot.sim.scenarios import build_scenario
-from bot.sim.server import SimCluster
 
 from bot.cluster.errors import NoKubeconfigError, UnreachableError
 from bot.cluster.reader import connect
 from bot.config import ClusterSettings
 from bot.probes.registry import PROBES
 from bot.probes.service import run
+from bot.sim.scenarios import build_scenario
+from bot.sim.server import SimCluster
 from tests.probes.conftest import reader_for
 
 
