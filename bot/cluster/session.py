@@ -45,7 +45,8 @@ def start_simulated(scenario: str, settings: ClusterSettings) -> ClusterSession:
     from bot.sim.scenarios import build_scenario
     from bot.sim.server import SimCluster
 
-    sim = SimCluster(build_scenario(scenario)).start()
+    # the probe path is read-only: even scenarios that allow writes (for remediation demos) refuse them here
+    sim = SimCluster(build_scenario(scenario), allow_writes=False).start()
     scratch = tempfile.TemporaryDirectory(prefix="cnibot-sim-")
     kubeconfig = sim.write_kubeconfig(Path(scratch.name) / "kubeconfig")
     sim_settings = ClusterSettings(

@@ -26,6 +26,9 @@ class Reader(Protocol):
     def pages(
         self, path: str, *, label_selector: str = "", field_selector: str = ""
     ) -> Iterator[list[dict[str, Any]]]: ...
+    def table_pages(
+        self, path: str, *, label_selector: str = "", field_selector: str = ""
+    ) -> Iterator[dict[str, Any]]: ...
     def log(self, namespace: str, pod: str, *, container: str = "", tail_lines: int = 200) -> str: ...
 
 
