@@ -179,8 +179,8 @@ def probe(args: argparse.Namespace) -> int:
         ids = service.probe_ids_for(args.target, [])
     session = open_cluster(_cluster_settings(args, settings), sim_scenario=args.sim or "")
     try:
-        matcher = open_matcher(settings.knowledge)
-        results = service.run(ids, session.reader, runbook_for=service.runbook_namer(matcher.match_many))
+        namer = service.background_namer(lambda: open_matcher(settings.knowledge).match_many)
+        results = service.run(ids, session.reader, runbook_for=namer)
     finally:
         session.close()
     if args.json:

@@ -36,7 +36,7 @@ class ClusterSettings:
     """Seconds to wait for a TCP connection to the apiserver (CNIBOT_CONNECT_TIMEOUT)."""
     read_timeout: float = 15.0
     """Seconds to wait for an apiserver response (CNIBOT_READ_TIMEOUT)."""
-    page_size: int = 1000
+    page_size: int = 2000
     """Items per list request; large lists are paginated with limit/continue (CNIBOT_PAGE_SIZE)."""
 
     simulated_scenario: str = "ipam-exhausted"

@@ -6,8 +6,10 @@ time and memory at 150,000 pods)."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,6 +32,9 @@ JSON = "application/json, */*"
 TABLE = (
     "application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=Table;v=v1beta1;g=meta.k8s.io, application/json"
 )
+
+
+_CONTINUE = re.compile(rb'"continue":"([^"]+)"')
 
 
 def _describe(path: str, query: Query) -> str:
@@ -139,18 +144,38 @@ class ClusterReader:
     def _page_documents(
         self, path: str, label_selector: str, field_selector: str, accept: str
     ) -> Iterator[dict[str, Any]]:
+        """Pages in order, each fetched while the caller still works on the one before: the continue
+        token sits in the list metadata that an apiserver writes before the items, so the next request
+        need not wait for the whole page to be parsed."""
         query: Query = {"limit": self.page_size}
         if label_selector:
             query["labelSelector"] = label_selector
         if field_selector:
             query["fieldSelector"] = field_selector
-        while True:
-            data = self._get(path, dict(query), accept)
-            yield data
-            token = (data.get("metadata") or {}).get("continue")
-            if not token:
-                return
-            query["continue"] = token
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnibot-page")
+        try:
+            raw = self._fetch(path, dict(query), accept)
+            while True:
+                early = _CONTINUE.search(raw, 0, 4096)
+                ahead: Future[bytes] | None = None
+                if early:
+                    query["continue"] = early.group(1).decode()
+                    ahead = pool.submit(self._fetch, path, dict(query), accept)
+                data = orjson.loads(raw)
+                data = data if isinstance(data, dict) else {}
+                token = (data.get("metadata") or {}).get("continue")
+                yield data
+                if ahead is not None and token == query.get("continue"):
+                    raw = ahead.result()
+                elif token:
+                    if ahead is not None:
+                        ahead.cancel()
+                    query["continue"] = token
+                    raw = self._fetch(path, dict(query), accept)
+                else:
+                    return
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def items(self, path: str, *, label_selector: str = "", field_selector: str = "") -> list[dict[str, Any]]:
         return [

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.domain.probe import Finding
 from bot.probes.base import Outcome
-from bot.probes.context import PodInfo, ProbeContext, pod_info
+from bot.probes.context import PodInfo, ProbeContext
 
 ERROR_LINE = re.compile(
     r"\[(?:ERROR|WARNING|FATAL)\]|level=(?:error|warn|warning|fatal)|^[EWF]\d{4} |\"level\":\"(?:error|warn)"
@@ -63,10 +63,7 @@ class CniPodsProbe:
         desired = int(status.get("desiredNumberScheduled") or 0)
         ready = int(status.get("numberReady") or 0)
         available = int(status.get("numberAvailable") or 0)
-        pods = [
-            pod_info(p)
-            for p in ctx.reader.items(f"/api/v1/namespaces/{cni.namespace}/pods", label_selector=cni.selector)
-        ]
+        pods = ctx.cni_pods
         command = f"kubectl get pods -n {cni.namespace} -l {cni.selector} -o wide"
         findings = [self._pod_finding(p, cni.namespace, cni.container) for p in pods if not p.ready]
         findings = [f for f in findings if f is not None]
@@ -143,8 +140,7 @@ class CniLogsProbe:
         cni = ctx.cni
         if cni.name == "none":
             return Outcome("no CNI pods to read", [], {"cni": "none"}, status="no data")
-        items = ctx.reader.items(f"/api/v1/namespaces/{cni.namespace}/pods", label_selector=cni.selector)
-        pods = [pod_info(p) for p in items]
+        pods = ctx.cni_pods
         # troubled pods first; on a 5,000-node cluster reading every agent's log would take minutes
         chosen = sorted(pods, key=lambda p: (p.ready, -p.restarts, p.name))[:MAX_LOG_PODS]
         lines: dict[str, dict[str, Any]] = {}

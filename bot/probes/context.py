@@ -48,6 +48,8 @@ def pod_info(item: dict[str, Any]) -> PodInfo:
             last = f"{t.get('reason') or 'Terminated'} (exit code {t.get('exitCode')})"
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     ips = tuple(str(p.get("ip")) for p in status.get("podIPs") or [] if p.get("ip"))
+    if not ips and status.get("podIP"):
+        ips = (str(status["podIP"]),)
     return PodInfo(
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
@@ -77,29 +79,33 @@ PENDING_STATUSES = frozenset(
 WAITING_STATUSES = PENDING_STATUSES - {"Pending"} | {"CrashLoopBackOff"}
 
 
-def _cell(row: list[Any], index: int | None) -> str:
-    if index is None or index >= len(row):
-        return ""
-    value = row[index]
-    return "" if value in (None, "<none>") else str(value)
-
-
 def pods_from_table(table: dict[str, Any], node_ips: frozenset[str]) -> list[PodInfo]:
     """PodInfo from server-printed rows (`kubectl get pods -o wide` columns). A table has no
-    hostNetwork field, so a pod whose IP is its node's address counts as host-network."""
+    hostNetwork field, so a pod whose IP is its node's address counts as host-network.
+
+    This is the hot loop of a 150,000-pod listing, hence the plain indexing."""
     columns = {str(c.get("name")): i for i, c in enumerate(table.get("columnDefinitions") or [])}
-    name_i, ready_i, status_i = columns.get("Name"), columns.get("Ready"), columns.get("Status")
-    restarts_i, ip_i, node_i = columns.get("Restarts"), columns.get("IP"), columns.get("Node")
-    out = []
-    for row in table.get("rows") or []:
-        cells = row.get("cells") or []
+    wanted = [columns.get(n) for n in ("Name", "Ready", "Status", "Restarts", "IP", "Node")]
+    if any(i is None for i in wanted):
+        return []
+    name_i, ready_i, status_i, restarts_i, ip_i, node_i = (int(i) for i in wanted if i is not None)
+    width = max(name_i, ready_i, status_i, restarts_i, ip_i, node_i) + 1
+    none = ("<none>", None)
+    out: list[PodInfo] = []
+    append = out.append
+    for row in table.get("rows") or ():
+        cells = row.get("cells") or ()
+        if len(cells) < width:
+            continue
         meta = (row.get("object") or {}).get("metadata") or {}
-        status = _cell(cells, status_i)
-        ready_cell = _cell(cells, ready_i)
-        done, _, total = ready_cell.partition("/")
-        ip = _cell(cells, ip_i)
-        restarts = _cell(cells, restarts_i).split(" ", 1)[0]
-        if status in PENDING_STATUSES or status.startswith("Init:"):
+        status = str(cells[status_i])
+        done, _, total = str(cells[ready_i]).partition("/")
+        ip = "" if cells[ip_i] in none else str(cells[ip_i])
+        node = "" if cells[node_i] in none else str(cells[node_i])
+        restarts = str(cells[restarts_i]).split(" ", 1)[0]
+        if status == "Running":
+            phase = "Running"
+        elif status in PENDING_STATUSES or status.startswith("Init:"):
             phase = "Pending"
         elif status == "Completed":
             phase = "Succeeded"
@@ -107,23 +113,26 @@ def pods_from_table(table: dict[str, Any], node_ips: frozenset[str]) -> list[Pod
             phase = "Failed"
         else:
             phase = "Running"
-        out.append(
+        append(
             PodInfo(
-                namespace=str(meta.get("namespace") or ""),
-                name=str(meta.get("name") or _cell(cells, name_i)),
-                node=_cell(cells, node_i),
-                phase=phase,
-                pod_ip=ip,
-                pod_ips=(ip,) if ip else (),
-                host_network=ip in node_ips,
-                ready=bool(total) and done == total and total != "0",
-                waiting=status if status in WAITING_STATUSES else "",
-                restarts=int(restarts) if restarts.isdigit() else 0,
-                last_terminated="",
-                deleting=status == "Terminating" or bool(meta.get("deletionTimestamp")),
+                str(meta.get("namespace") or ""),
+                str(meta.get("name") or cells[name_i]),
+                node,
+                phase,
+                ip,
+                (ip,) if ip else (),
+                ip in node_ips,
+                bool(total) and done == total and total != "0",
+                status if status in WAITING_STATUSES else "",
+                int(restarts) if restarts.isdigit() else 0,
+                "",
+                status == "Terminating" or bool(meta.get("deletionTimestamp")),
             )
         )
     return out
+
+
+MAX_DETAILED_PODS = 100
 
 
 class ProbeContext:
@@ -186,6 +195,27 @@ class ProbeContext:
         if path not in cache:
             cache[path] = self.reader.items_optional(path)
         return cache[path]
+
+    @cached_property
+    def cni_pods(self) -> list[PodInfo]:
+        """The CNI agent pods: table rows for all (one per node: 5,000 on a large cluster), then the full
+        object of each troubled one, for the crash-loop details a row does not carry."""
+        cni = self.cni
+        if cni.name == "none":
+            return []
+        path = f"/api/v1/namespaces/{cni.namespace}/pods"
+        pods: list[PodInfo] = []
+        for document in self.reader.table_pages(path, label_selector=cni.selector):
+            if document.get("kind") == "Table":
+                pods.extend(pods_from_table(document, self.node_ips))
+            else:
+                pods.extend(pod_info(item) for item in document.get("items") or [])
+        troubled = [i for i, p in enumerate(pods) if (not p.ready or p.restarts >= 5) and not p.last_terminated]
+        for i in troubled[:MAX_DETAILED_PODS]:
+            full = self.reader.get_optional(f"{path}/{pods[i].name}")
+            if full is not None:
+                pods[i] = pod_info(full)
+        return pods
 
     @cached_property
     def cni(self) -> Any:

@@ -131,30 +131,43 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
         node_name = affinity.removeprefix("host:") if affinity.startswith("host:") else ""
         allocations = spec.get("allocations") or []
         attributes = spec.get("attributes") or []
-        allocated = sum(1 for a in allocations if a is not None)
+        allocated = len(allocations) - allocations.count(None)
         tunnel = 0
-        for offset, attr_index in enumerate(allocations):
-            if attr_index is None or not 0 <= attr_index < len(attributes):
-                continue
-            attr = attributes[attr_index] or {}
-            handle = str(attr.get("handle_id") or "")
-            secondary = attr.get("secondary") or {}
+        # 640,000 allocations at 10,000 blocks: classify each attribute once, then walk allocations
+        kinds: list[str] = []
+        for attr in attributes:
+            handle = str((attr or {}).get("handle_id") or "")
+            secondary = (attr or {}).get("secondary") or {}
             if handle.startswith(TUNNEL_HANDLES) or "Tunnel" in str(secondary.get("type") or ""):
-                tunnel += 1
+                kinds.append("tunnel")
             elif handle.startswith(POD_HANDLE) and secondary.get("pod"):
                 key = f"{secondary.get('namespace', '')}/{secondary['pod']}"
-                if key not in existing_pods:
-                    leaked_total += 1
-                    if len(leaked) < 5000:
-                        leaked.append(
-                            {
-                                "ip": str(net.network_address + offset),
-                                "handle": handle,
-                                "namespace": str(secondary.get("namespace") or ""),
-                                "pod": str(secondary["pod"]),
-                                "node": str(secondary.get("node") or node_name),
-                            }
-                        )
+                kinds.append("" if key in existing_pods else "leak")
+            else:
+                kinds.append("")
+        # only blocks holding a tunnel address or a leak need the per-address walk (for the IPs)
+        walk = allocations if any(kinds) else ()
+        for offset, attr_index in enumerate(walk):
+            if attr_index is None or not 0 <= attr_index < len(attributes):
+                continue
+            kind = kinds[attr_index]
+            if kind == "tunnel":
+                tunnel += 1
+            elif kind == "leak":
+                attr = attributes[attr_index] or {}
+                handle = str(attr.get("handle_id") or "")
+                secondary = attr.get("secondary") or {}
+                leaked_total += 1
+                if len(leaked) < 5000:
+                    leaked.append(
+                        {
+                            "ip": str(net.network_address + offset),
+                            "handle": handle,
+                            "namespace": str(secondary.get("namespace") or ""),
+                            "pod": str(secondary["pod"]),
+                            "node": str(secondary.get("node") or node_name),
+                        }
+                    )
         owner = next((u for pool_net, u in usages if net.version == pool_net.version and net.subnet_of(pool_net)), None)  # type: ignore[arg-type]
         if owner is None:
             orphans += 1

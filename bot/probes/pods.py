@@ -8,7 +8,7 @@ from typing import Any
 from bot.domain.probe import Finding
 from bot.knowledge.normalize import normalize
 from bot.probes.base import Outcome
-from bot.probes.context import ProbeContext
+from bot.probes.context import PodInfo, ProbeContext
 
 SANDBOX_REASONS = ("FailedCreatePodSandBox", "NetworkNotReady")
 MAX_GROUPS = 20
@@ -101,11 +101,15 @@ class PodIpsProbe:
     def run(self, ctx: ProbeContext) -> Outcome:
         running = [p for p in ctx.pods if p.phase == "Running" and not p.host_network and not p.deleting]
         no_ip = [p for p in running if not p.pod_ip]
-        owners: dict[str, list[str]] = defaultdict(list)
+        # first owner of each IP in a plain dict; only a clash (rare) builds a list
+        first: dict[str, PodInfo] = {}
+        clashes: dict[str, list[str]] = {}
         for p in running:
-            for ip in p.pod_ips or ((p.pod_ip,) if p.pod_ip else ()):
-                owners[ip].append(p.key)
-        duplicates = {ip: keys for ip, keys in owners.items() if len(keys) > 1}
+            for ip in p.pod_ips:
+                seen = first.setdefault(ip, p)
+                if seen is not p:
+                    clashes.setdefault(ip, [seen.key]).append(p.key)
+        duplicates = clashes
         findings = []
         if no_ip:
             findings.append(

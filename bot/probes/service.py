@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.domain.errors import UsageError
 from bot.domain.match import MatchResult
@@ -35,6 +36,19 @@ def runbook_namer(match_many: Callable[[Sequence[str]], Sequence[MatchResult]]) 
 
     def name(texts: list[str]) -> list[str | None]:
         return [r.best.runbook if r.confident and r.best is not None else None for r in match_many(texts)]
+
+    return name
+
+
+def background_namer(load: Callable[[], Callable[[Sequence[str]], Sequence[MatchResult]]]) -> RunbookFor:
+    """A runbook namer whose matcher loads in a thread while the first probes wait on the apiserver;
+    the first probe that needs a runbook name waits for it (and sees its error, if loading failed)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cnibot-matcher")
+    loading = pool.submit(load)
+    pool.shutdown(wait=False)
+
+    def name(texts: list[str]) -> list[str | None]:
+        return runbook_namer(loading.result())(texts)
 
     return name
 

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from bot.sim import errors
 from bot.sim.errors import ApiError
 from bot.sim.model import Scenario
 from bot.sim.resources import ALL_VERBS, BUILT_IN_GROUPS, BY_PATH, ResourceType, resources_in_group
 from bot.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
 from bot.sim.store import Collection, Obj, StaticCollection, select_page
+from bot.sim.table import POD_COLUMNS, wants_table
 from bot.sim.writes import Writer
 
 JSON = "application/json"
@@ -62,7 +65,7 @@ class Target:
 
 
 def encode(doc: Any) -> bytes:
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(doc)
 
 
 class Api:
@@ -205,12 +208,18 @@ class Api:
             page = select_page(
                 coll, namespace=namespace, labels=labels, fields=fields, start=start, limit=limit or None
             )
-            items = [coll.item_json(i, typed) for i in page.indexes]
+            table = rtype.plural == "pods" and wants_table(req.headers.get("accept", ""))
+            rows = [coll.table_row(i) for i in page.indexes] if table else []
+            items = [] if table else [coll.item_json(i, typed) for i in page.indexes]
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if page.next_start is not None:
             meta["continue"] = _encode_continue(rv, page.next_start)
             if page.remaining is not None:
                 meta["remainingItemCount"] = page.remaining
+        if table:
+            document: dict[str, Any] = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+            document |= {"columnDefinitions": POD_COLUMNS, "rows": rows}
+            return Response(200, encode(document))
         # items arrive encoded (generated collections render JSON text directly): splice them in
         text = (
             f'{{"kind":"{rtype.list_kind}","apiVersion":"{rtype.api_version}","metadata":{encode(meta).decode()},'

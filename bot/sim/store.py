@@ -47,6 +47,12 @@ class Collection(ABC):
     def item(self, index: int) -> Obj:
         """The object at `index`; callers must not mutate it."""
 
+    def table_row(self, index: int) -> Obj:
+        """The object printed as a Table row (pods only); generated collections print from their spec."""
+        from bot.sim.table import row_from_object
+
+        return row_from_object(self.item(index))
+
     @abstractmethod
     def labels(self, index: int) -> Mapping[str, str]: ...
 
@@ -203,6 +209,10 @@ class ChainCollection(Collection):
     def item_json(self, index: int, typed: bool) -> str:
         part, i = self._locate(index)
         return part.item_json(i, typed)
+
+    def table_row(self, index: int) -> Obj:
+        part, i = self._locate(index)
+        return part.table_row(i)
 
     def index_of(self, namespace: str | None, name: str) -> int | None:
         for start, part in zip(self._starts, self.parts, strict=True):

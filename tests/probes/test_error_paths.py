@@ -22,9 +22,9 @@ def test_forbidden_list_is_one_probe_error_and_the_rest_still_run(tmp_path: Path
         results = {r.probe: r for r in run(list(PROBES), reader_for(sim, tmp_path))}
     failed = results["pods.ips"]
     assert failed.status == "error"
-    assert failed.request == "GET /api/v1/pods?limit=1000"
+    assert failed.request == "GET /api/v1/pods?limit=2000"
     assert failed.error == (
-        '403 Forbidden for GET /api/v1/pods?limit=1000: the credentials may not list pods (API group ""); '
+        '403 Forbidden for GET /api/v1/pods?limit=2000: the credentials may not list pods (API group ""); '
         "deploy/rbac.yaml grants it in ClusterRole cnibot-reader "
         "(kubectl apply -f deploy/rbac.yaml, bind it to the identity cnibot uses)"
     )
@@ -46,7 +46,7 @@ def test_unauthorized(tmp_path: Path) -> None:
         result = run(["nodes.network"], reader_for(sim, tmp_path))[0]
     assert result.status == "error"
     assert result.error is not None and result.error.startswith("401 Unauthorized from http://127.0.0.1:")
-    assert "for GET /api/v1/nodes?limit=1000: the credentials in the kubeconfig were rejected" in result.error
+    assert "for GET /api/v1/nodes?limit=2000: the credentials in the kubeconfig were rejected" in result.error
 
 
 def test_read_timeout(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_read_timeout(tmp_path: Path) -> None:
         result = run(["nodes.network"], reader)[0]
     assert result.status == "error"
     assert result.error is not None and result.error.startswith("timed out after 0.3 s waiting for http://127.0.0.1:")
-    assert "GET /api/v1/nodes?limit=1000" in result.error
+    assert "GET /api/v1/nodes?limit=2000" in result.error
 
 
 def test_unreachable_apiserver(tmp_path: Path) -> None:
