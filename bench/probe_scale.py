@@ -50,14 +50,14 @@ def main() -> dict[str, Any]:
             started = time.perf_counter()
             done = subprocess.run(
                 [
-                    *("/usr/bin/time", "-o", str(timing), "-f", "%e %M"),
+                    *("/usr/bin/time", "-o", str(timing), "-f", "%U %S %e %M"),
                     *(str(ROOT / ".venv/bin/cnibot"), "probe", "all", "--json", "--kubeconfig", str(kubeconfig)),
                 ],
                 capture_output=True,
                 cwd=ROOT,
             )
             wall = time.perf_counter() - started
-            elapsed, peak_kib = timing.read_text().split()[-2:]
+            user, system, elapsed, peak_kib = timing.read_text().split()[-4:]
         finally:
             if server.stdin:
                 server.stdin.close()
@@ -70,6 +70,7 @@ def main() -> dict[str, Any]:
         "seconds": round(float(elapsed), 2),
         "wall_seconds_with_process_start": round(wall, 2),
         "peak_rss_mib": round(int(peak_kib) / 1024, 1),
+        "cpu_seconds": {"user": float(user), "system": float(system)},
         "statuses": {r["probe"]: r["status"] for r in document["results"]},
         "per_probe_seconds": {r["probe"]: r["seconds"] for r in document["results"]},
     }

@@ -165,7 +165,7 @@ def probe(args: argparse.Namespace) -> int:
         _console_out().print(terminal.render_probe_list(PROBES))
         return 0
     from bot.cluster.session import open_cluster
-    from bot.knowledge.index_load import open_matcher
+    from bot.knowledge.index_load import open_matcher, open_signatures
     from bot.knowledge.loader import load_runbooks
     from bot.probes import service
 
@@ -179,7 +179,9 @@ def probe(args: argparse.Namespace) -> int:
         ids = service.probe_ids_for(args.target, [])
     session = open_cluster(_cluster_settings(args, settings), sim_scenario=args.sim or "")
     try:
-        namer = service.background_namer(lambda: open_matcher(settings.knowledge).match_many)
+        signatures, runbook_ids = open_signatures(settings.knowledge)
+        fallback = service.lazy_namer(lambda: open_matcher(settings.knowledge, rebuild=False).match_many)
+        namer = service.signature_first_namer(signatures, runbook_ids, fallback)
         results = service.run(ids, session.reader, runbook_for=namer)
     finally:
         session.close()

@@ -136,18 +136,22 @@ class ClusterReader:
         for data in self._page_documents(path, label_selector, field_selector, JSON):
             yield list(data.get("items") or [])
 
-    def table_pages(self, path: str, *, label_selector: str = "", field_selector: str = "") -> Iterator[dict[str, Any]]:
-        """A list as server-printed Table pages (columnDefinitions + rows). A server that does not print
-        tables answers with an ordinary list, which callers must accept too (check `kind`)."""
-        yield from self._page_documents(path, label_selector, field_selector, TABLE)
+    def table_pages(
+        self, path: str, *, label_selector: str = "", field_selector: str = "", with_metadata: bool = True
+    ) -> Iterator[dict[str, Any]]:
+        """A list as server-printed Table pages (columnDefinitions + rows; each row's object metadata
+        unless `with_metadata` is False). A server that does not print tables answers with an ordinary
+        list, which callers must accept too (check `kind`)."""
+        extra: Query = {} if with_metadata else {"includeObject": "None"}
+        yield from self._page_documents(path, label_selector, field_selector, TABLE, extra)
 
     def _page_documents(
-        self, path: str, label_selector: str, field_selector: str, accept: str
+        self, path: str, label_selector: str, field_selector: str, accept: str, extra: Query | None = None
     ) -> Iterator[dict[str, Any]]:
         """Pages in order, each fetched while the caller still works on the one before: the continue
         token sits in the list metadata that an apiserver writes before the items, so the next request
         need not wait for the whole page to be parsed."""
-        query: Query = {"limit": self.page_size}
+        query: Query = {"limit": self.page_size, **(extra or {})}
         if label_selector:
             query["labelSelector"] = label_selector
         if field_selector:

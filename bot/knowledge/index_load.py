@@ -55,6 +55,16 @@ class SqlitePassages:
         return {int(r[0]): PassageRow(r[1], r[2], r[3]) for r in cursor}
 
 
+def open_signatures(settings: KnowledgeSettings, *, progress: bool = True) -> tuple[SignatureSet, set[str]]:
+    """Just the signatures and the runbook ids, from the manifest: milliseconds, no model."""
+    ensure_index(settings, progress=progress)
+    manifest = read_manifest(IndexPaths(settings.index_dir))
+    if manifest is None:
+        raise IndexUnavailableError(f"no index under {settings.index_dir}; run `cnibot index build`")
+    runbooks = {str(o["id"]) for o in manifest["owners"] if o.get("kind") == "runbook"}
+    return SignatureSet.from_records(manifest["signatures"]), runbooks
+
+
 def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild: bool = True) -> Matcher:
     if rebuild:
         ensure_index(settings, progress=progress)

@@ -13,8 +13,7 @@ from bot.knowledge.signatures import SignatureHit, SignatureSet, flatten
 from bot.knowledge.tokens import tokenize
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-DENSE_TOP_K = 512  # exact (flat) index: enough rows to see every owner's best passage
-HNSW_TOP_K = 128
+DENSE_TOP_K = 128  # rows asked of faiss; owners beyond them get the 128th score (an upper bound)
 HNSW_ABOVE = 20_000  # passages; below this an exact flat scan is faster than a graph walk
 
 
@@ -40,8 +39,7 @@ def prepare_for_queries(index: Any) -> int:
     faiss.omp_set_num_threads(1)
     hnsw = getattr(index, "hnsw", None)
     if hnsw is not None:
-        hnsw.efSearch = max(hnsw.efSearch, HNSW_TOP_K)
-        return HNSW_TOP_K
+        hnsw.efSearch = max(hnsw.efSearch, DENSE_TOP_K)
     return DENSE_TOP_K
 
 

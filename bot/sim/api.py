@@ -210,6 +210,8 @@ class Api:
             )
             table = rtype.plural == "pods" and wants_table(req.headers.get("accept", ""))
             rows = [coll.table_row(i) for i in page.indexes] if table else []
+            if table and req.param("includeObject") == "None":
+                rows = [{"cells": row["cells"]} for row in rows]
             items = [] if table else [coll.item_json(i, typed) for i in page.indexes]
         meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if page.next_start is not None:

@@ -27,3 +27,17 @@ def test_table_rows_agree_with_full_objects(clusters, scenario: str) -> None:
         assert got.restarts == want.restarts, key
         if want.waiting in ("ContainerCreating", "CrashLoopBackOff"):
             assert got.waiting == want.waiting, key
+
+
+def test_all_namespaces_listing_when_namespaces_cannot_be_listed(tmp_path) -> None:
+    from bot.sim.scenarios import build_scenario
+    from bot.sim.server import SimCluster
+    from tests.probes.conftest import reader_for
+
+    with SimCluster(build_scenario("ipam-exhausted"), forbidden=frozenset({("list", "namespaces")})) as sim:
+        reader = reader_for(sim, tmp_path)
+        pods = ProbeContext(reader).pods
+        paths = {r.path for r in sim.requests if r.method == "GET"}
+        full = {pod_info(i).key for page in reader.pages("/api/v1/pods") for i in page}
+    assert "/api/v1/pods" in paths  # the fallback: one all-namespaces listing with row metadata
+    assert {p.key for p in pods} == full
