@@ -119,11 +119,12 @@ def evaluate_file(settings: KnowledgeSettings, path: str, *, signals: bool = Fal
     reports = [score("fused", cases, predict_with(None))]
     if signals:
         manifest = read_manifest(IndexPaths(settings.index_dir)) or {}
-        fused = matcher.calibration
+        fused, shortcut = matcher.calibration, matcher.shortcut
+        matcher.shortcut = None  # each signal alone, as itself
         for name in ("signatures", "lexical", "dense"):
             calibration = Calibration.from_json(manifest["calibration"][name])
             reports.append(score(f"{name} alone", cases, predict_with(calibration)))
-        matcher.calibration = fused
+        matcher.calibration, matcher.shortcut = fused, shortcut
         reports.append(score("plain BM25 baseline", cases, plain_bm25(settings)(texts)))
     return reports
 

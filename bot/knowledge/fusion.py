@@ -19,6 +19,8 @@ SIGNALS = {
     "lexical": ("lex_rel", "lex_log"),
     "dense": ("dense", "dense_margin"),
     "fused": FEATURES,
+    # the shortcut: when signatures and words alone are already sure, the embedding is skipped
+    "without_dense": ("sig", "sig_margin", "lex_rel", "lex_log"),
 }
 
 

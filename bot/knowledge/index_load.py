@@ -84,9 +84,11 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
         max_tokens = min(int(manifest["max_tokens"]), settings.query_max_tokens)
         embedder = OnnxEmbedder(paths.root, max_tokens=max_tokens)
         calibration = Calibration.from_json(manifest["calibration"]["fused"])
+        shortcut = Calibration.from_json(manifest["calibration"]["without_dense"])
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise IndexUnavailableError(
             f"the index under {settings.index_dir} is unreadable ({exc}); run `cnibot index build`"
         ) from exc
     index = SearchIndex(owners, SignatureSet.from_records(manifest["signatures"]), bm25, dense)
-    return Matcher(index, embedder, calibration, SqlitePassages(paths.passages_db), threshold=settings.min_confidence)
+    passages = SqlitePassages(paths.passages_db)
+    return Matcher(index, embedder, calibration, passages, threshold=settings.min_confidence, shortcut=shortcut)

@@ -20,6 +20,8 @@ from bot.knowledge.tokens import tokenize
 MIN_MATCHES = 3
 SHOWN_MATCHES = 5
 QUERY_ECHO_CHARS = 500
+SHORTCUT_SCORE = 0.99
+SHORTCUT_SIGNATURE = 0.8
 
 
 class Embedder(Protocol):
@@ -49,20 +51,36 @@ class Matcher:
         passages: PassageLookup,
         *,
         threshold: float,
+        shortcut: Calibration | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.calibration = calibration
+        self.shortcut = shortcut
         self.passages = passages
         self.threshold = threshold
         self.is_runbook = np.array([o.kind == "runbook" for o in index.owners])
 
     # ---- scoring -------------------------------------------------------------------------------
     def _score(self, raws: Sequence[str]) -> list[tuple[Signals, np.ndarray[Any, np.dtype[np.float64]]]]:
+        """Calibrated scores per owner. A paste that a strong signature and its words already settle
+        (the signatures+lexical model at >= SHORTCUT_SCORE) skips the embedding, which is most of the
+        time a match takes on two cores; every other paste gets all three signals."""
         texts = [search_text_of(r) for r in raws]
-        vectors = self.embedder.embed(texts)
-        signals = self.index.signals(raws, texts, vectors)
-        return [(s, self.calibration.score(features(s.sig, s.lex, s.dense))) for s in signals]
+        scored: dict[int, tuple[Signals, np.ndarray[Any, np.dtype[np.float64]]]] = {}
+        if self.shortcut is not None:
+            for i, s in enumerate(self.index.signals(raws, texts, None)):
+                scores = self.shortcut.score(features(s.sig, s.lex, s.dense))
+                top = int(np.argmax(scores))
+                if scores[top] >= SHORTCUT_SCORE and s.sig[top] >= SHORTCUT_SIGNATURE:
+                    scored[i] = (s, scores)
+        rest = [i for i in range(len(raws)) if i not in scored]
+        if rest:
+            vectors = self.embedder.embed([texts[i] for i in rest])
+            signals = self.index.signals([raws[i] for i in rest], [texts[i] for i in rest], vectors)
+            for i, s in zip(rest, signals, strict=True):
+                scored[i] = (s, self.calibration.score(features(s.sig, s.lex, s.dense)))
+        return [scored[i] for i in range(len(raws))]
 
     def match(self, text: str) -> MatchResult:
         if is_long(text):

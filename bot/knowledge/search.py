@@ -98,12 +98,16 @@ class SearchIndex:
         self,
         raw_texts: Sequence[str],
         search_texts: Sequence[str],
-        vectors: np.ndarray[Any, np.dtype[np.float32]],
+        vectors: np.ndarray[Any, np.dtype[np.float32]] | None,
         hidden_rows: Sequence[set[int]] | None = None,
     ) -> list[Signals]:
         """Signals for a batch of queries; `hidden_rows` hides passages (to score a passage as a query)."""
         k = min(self.size, self.top_k)
-        dense_scores, dense_rows = self.dense.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        if vectors is None:  # no embedding: the dense signal reads as zero everywhere
+            empty = np.zeros((len(raw_texts), 0))
+            dense_scores, dense_rows = empty, empty.astype(np.int64)
+        else:
+            dense_scores, dense_rows = self.dense.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
         out = []
         for i, (raw, text) in enumerate(zip(raw_texts, search_texts, strict=True)):
             hidden = hidden_rows[i] if hidden_rows else set()
