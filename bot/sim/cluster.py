@@ -69,6 +69,13 @@ class ClusterBuilder:
     def uid(self, *parts: object) -> str:
         return uid(self.scenario, *parts)
 
+    def object_meta(
+        self, kind: str, name: str, namespace: str | None, *, age: float = CLUSTER_AGE, **extra: Any
+    ) -> Obj:
+        """Metadata of a new object: a uid derived from kind/namespace/name, the next resourceVersion."""
+        ids = (kind, namespace, name) if namespace is not None else (kind, name)
+        return meta(name, namespace, uid_=self.uid(*ids), rv=self.rv(), created=self.clock.ts(age), **extra)
+
     def add(self, key: str, obj: Obj) -> Obj:
         self.objects[key].append(obj)
         return obj
@@ -249,12 +256,11 @@ class ClusterBuilder:
         deploy = {
             "kind": "Deployment",
             "apiVersion": "apps/v1",
-            "metadata": meta(
+            "metadata": self.object_meta(
+                "Deployment",
                 name,
                 namespace,
-                uid_=self.uid("Deployment", namespace, name),
-                rv=self.rv(),
-                created=self.clock.ts(age),
+                age=age,
                 labels=dict(labels),
                 annotations={"deployment.kubernetes.io/revision": "1"},
                 generation=1,
@@ -313,12 +319,10 @@ class ClusterBuilder:
             {
                 "kind": "ConfigMap",
                 "apiVersion": "v1",
-                "metadata": meta(
+                "metadata": self.object_meta(
+                    "ConfigMap",
                     name,
                     namespace,
-                    uid_=self.uid("ConfigMap", namespace, name),
-                    rv=self.rv(),
-                    created=self.clock.ts(CLUSTER_AGE),
                     labels=labels,
                 ),
                 "data": data,
@@ -354,12 +358,10 @@ class ClusterBuilder:
             {
                 "kind": "Service",
                 "apiVersion": "v1",
-                "metadata": meta(
+                "metadata": self.object_meta(
+                    "Service",
                     name,
                     namespace,
-                    uid_=self.uid("Service", namespace, name),
-                    rv=self.rv(),
-                    created=self.clock.ts(CLUSTER_AGE),
                     labels=labels,
                 ),
                 "spec": spec,
@@ -376,12 +378,10 @@ class ClusterBuilder:
             {
                 "kind": "Namespace",
                 "apiVersion": "v1",
-                "metadata": meta(
+                "metadata": self.object_meta(
+                    "Namespace",
                     ns,
                     None,
-                    uid_=self.uid("Namespace", ns),
-                    rv=self.rv(),
-                    created=self.clock.ts(CLUSTER_AGE),
                     labels={"kubernetes.io/metadata.name": ns},
                 ),
                 "spec": {"finalizers": ["kubernetes"]},

@@ -8,7 +8,7 @@ import pytest
 from bot.cluster.reader import ClusterReader, connect
 from bot.config import ClusterSettings
 from bot.probes.service import runbook_namer
-from bot.sim.scenarios import build_scenario
+from bot.sim.scenarios import SCENARIOS, build_scenario
 from bot.sim.server import SimCluster
 
 
@@ -27,15 +27,7 @@ def clusters(tmp_path_factory) -> Iterator[dict[str, tuple[SimCluster, ClusterRe
     """One running simulated cluster per scenario, each with a reader through a written kubeconfig."""
     tmp = tmp_path_factory.mktemp("kube")
     started: dict[str, tuple[SimCluster, ClusterReader]] = {}
-    names = [
-        "healthy",
-        "ipam-exhausted",
-        "mtu-mismatch",
-        "cni-not-initialized",
-        "calico-bgp-down",
-        "flannel-subnet-missing",
-        "cilium-healthy",
-    ]
+    names = list(SCENARIOS)
     for name in names:
         sim = SimCluster(build_scenario(name)).start()
         started[name] = (sim, reader_for(sim, tmp))

@@ -7,6 +7,7 @@ import pytest
 from bot.domain.probe import ProbeResult
 from bot.probes.registry import PROBES
 from bot.probes.service import run
+from bot.sim.scenarios import SCENARIOS
 
 
 def one(clusters, scenario: str, probe: str, namer) -> ProbeResult:
@@ -126,18 +127,7 @@ def test_pods_ips_on_healthy_and_exhausted(clusters, namer) -> None:
     assert one(clusters, "healthy", "config.pod_cidr", namer).status == "ok"
 
 
-@pytest.mark.parametrize(
-    "scenario",
-    [
-        "healthy",
-        "ipam-exhausted",
-        "mtu-mismatch",
-        "cni-not-initialized",
-        "calico-bgp-down",
-        "flannel-subnet-missing",
-        "cilium-healthy",
-    ],
-)
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_every_probe_only_ever_sends_get(clusters, namer, scenario: str) -> None:
     sim, reader = clusters[scenario]
     before = len(sim.requests)
