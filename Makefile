@@ -12,12 +12,12 @@ $(PY):
 
 # torch first, pinned to the CPU wheel: otherwise sentence-transformers pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(PY)
-	@echo "setting up $(VENV) (first run only; log in $(VENV)/install.log)"
+	@echo "setting up $(VENV) (first run, or pyproject.toml changed; log in $(VENV)/install.log)"
 	@$(PIP) install -q --upgrade pip > $(VENV)/install.log 2>&1 || (tail -30 $(VENV)/install.log; exit 1)
 	@$(PIP) install -q torch==2.13.0 >> $(VENV)/install.log 2>&1 || (tail -30 $(VENV)/install.log; exit 1)
 	@$(PIP) install -q -e '.[dev]' >> $(VENV)/install.log 2>&1 || (tail -30 $(VENV)/install.log; exit 1)
 	@$(PY) -c "import bot, torch, sentence_transformers, faiss, onnxruntime, tokenizers, bm25s"
-	touch $(STAMP)
+	@touch $(STAMP)
 
 run: $(STAMP)
 	@$(VENV)/bin/cnibot run

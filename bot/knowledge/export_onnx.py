@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,9 @@ class SentenceModel:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension() or 384)
+        # renamed in sentence-transformers 6; the old name still works there but warns
+        method = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(method() or 384)
 
     @property
     def max_tokens(self) -> int:
@@ -100,7 +103,9 @@ class SentenceModel:
         raw = out_dir / "model.raw.onnx"
         sample = torch.ones(2, 8, dtype=torch.long)
         dynamic = {0: "batch", 1: "tokens"}
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            # the TorchScript exporter is deprecated but needs no extra packages; its notices are noise here
+            warnings.simplefilter("ignore")
             torch.onnx.export(
                 Encoder(),
                 (sample, sample, torch.zeros_like(sample)),
