@@ -126,7 +126,9 @@ class CniPodsProbe:
             "critical",
             f"{p.name} on {p.node or 'no node'}: {what}",
             evidence=(f"node {p.node}",),
-            command=f"kubectl logs -n {namespace} {p.name} -c {container} --previous",
+            # --previous only where a container has died; a running one is read as it is now
+            command=f"kubectl logs -n {namespace} {p.name} -c {container}"
+            + (" --previous" if p.restarts else " --tail=200"),
             runbook=runbook,
         )
 
