@@ -176,7 +176,7 @@ def probe(args: argparse.Namespace) -> int:
     else:
         if args.runbook:
             raise UsageError(f"unexpected argument {args.runbook!r} after {args.target!r}")
-        ids = service.probe_ids_for(args.target, [])
+        ids = service.probe_ids_for(args.target)
     session = open_cluster(_cluster_settings(args, settings), sim_scenario=args.sim or "")
     try:
         signatures, runbook_ids = open_signatures(settings.knowledge)

@@ -88,7 +88,7 @@ class ConsoleSession:
             if len(words) == 2 and words[0] == "for":
                 ids = service.probes_of_runbook(words[1], list(self.runbooks.values()))
             elif len(words) == 1:
-                ids = service.probe_ids_for(words[0], [])
+                ids = service.probe_ids_for(words[0])
             else:
                 raise UsageError("usage: probe list | probe ID | probe all | probe for RUNBOOK_ID")
             if self._cluster is None:

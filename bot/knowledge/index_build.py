@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,7 +156,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
             "dimension": int(vectors.shape[1]),
             "sources": source_hashes(runbooks_dir),
             "passages": len(passages),
-            "owners": [o.__dict__ | {"first_steps": list(o.first_steps)} for o in owners],
+            "owners": [asdict(o) for o in owners],
             "signatures": records,
             "calibration": {k: v.to_json() for k, v in calibrations.items()},
             "onnx_min_cosine": worst,

@@ -146,6 +146,7 @@ class ProbeContext:
     def __init__(self, reader: Reader, *, runbook_for: RunbookFor | None = None) -> None:
         self.reader = reader
         self.runbook_for = runbook_for
+        self._optional_lists: dict[str, list[dict[str, Any]] | None] = {}
 
     def runbooks_for(self, texts: list[str]) -> list[str | None]:
         if self.runbook_for is None or not texts:
@@ -186,6 +187,11 @@ class ProbeContext:
         return out
 
     @cached_property
+    def node_of_pod(self) -> dict[str, str]:
+        """namespace/name -> node, for events whose source names no host."""
+        return {p.key: p.node for p in self.pods}
+
+    @cached_property
     def node_ips(self) -> frozenset[str]:
         return frozenset(
             str(a.get("address"))
@@ -215,10 +221,9 @@ class ProbeContext:
         return self.reader.get_optional(f"{OPERATOR}/installations/default")
 
     def _optional_list(self, path: str) -> list[dict[str, Any]] | None:
-        cache: dict[str, list[dict[str, Any]] | None] = self.__dict__.setdefault("_optional_lists", {})
-        if path not in cache:
-            cache[path] = self.reader.items_optional(path)
-        return cache[path]
+        if path not in self._optional_lists:
+            self._optional_lists[path] = self.reader.items_optional(path)
+        return self._optional_lists[path]
 
     @cached_property
     def cni_pods(self) -> list[PodInfo]:

@@ -27,14 +27,14 @@ class SandboxFailuresProbe:
         groups: dict[tuple[str, str], dict[str, Any]] = {}
         for e in events:
             obj = e.get("involvedObject") or {}
-            node = str((e.get("source") or {}).get("host") or "") or self._node_of(ctx, obj)
+            pod = f"{obj.get('namespace', '')}/{obj.get('name', '')}"
+            node = str((e.get("source") or {}).get("host") or "") or ctx.node_of_pod.get(pod, "")
             message = str(e.get("message") or "")
             key = (node, normalize(message)[:300])
             group = groups.setdefault(
                 key, {"node": node, "reason": e.get("reason"), "error": message[:500], "count": 0, "pods": []}
             )
             group["count"] += int(e.get("count") or 1)
-            pod = f"{obj.get('namespace', '')}/{obj.get('name', '')}"
             if pod not in group["pods"]:
                 group["pods"].append(pod)
         stuck = [p for p in ctx.pods if p.phase == "Pending" and p.node and p.waiting in ("", "ContainerCreating")]
@@ -73,12 +73,6 @@ class SandboxFailuresProbe:
                 )
             )
         return Outcome(summary, findings, data, status=None if findings else "ok")
-
-    @staticmethod
-    def _node_of(ctx: ProbeContext, obj: dict[str, Any]) -> str:
-        key = f"{obj.get('namespace')}/{obj.get('name')}"
-        index: dict[str, str] = ctx.__dict__.setdefault("_pod_nodes", {p.key: p.node for p in ctx.pods})
-        return index.get(key, "")
 
     @staticmethod
     def _by_error(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from bot.probes.context import ProbeContext
 from bot.probes.registry import PROBES, resolve, run_probes
 
 
-def probe_ids_for(target: str, runbooks: Sequence[Runbook]) -> list[str]:
-    """`all`, a probe id or alias, or `for RUNBOOK` -> the probe ids to run."""
+def probe_ids_for(target: str) -> list[str]:
+    """`all`, or a probe id or alias -> the probe ids to run."""
     if target == "all":
         return list(PROBES)
     return [resolve(target)]
