@@ -67,20 +67,22 @@ class Matcher:
         (the signatures+lexical model at >= SHORTCUT_SCORE) skips the embedding, which is most of the
         time a match takes on two cores; every other paste gets all three signals."""
         texts = [search_text_of(r) for r in raws]
-        scored: dict[int, tuple[Signals, np.ndarray[Any, np.dtype[np.float64]]]] = {}
+        signals = self.index.signals(raws, texts, None)
+        scored: dict[int, np.ndarray[Any, np.dtype[np.float64]]] = {}
         if self.shortcut is not None:
-            for i, s in enumerate(self.index.signals(raws, texts, None)):
+            for i, s in enumerate(signals):
                 scores = self.shortcut.score(features(s.sig, s.lex, s.dense))
                 top = int(np.argmax(scores))
                 if scores[top] >= SHORTCUT_SCORE and s.sig[top] >= SHORTCUT_SIGNATURE:
-                    scored[i] = (s, scores)
+                    scored[i] = scores
         rest = [i for i in range(len(raws)) if i not in scored]
         if rest:
-            vectors = self.embedder.embed([texts[i] for i in rest])
-            signals = self.index.signals([raws[i] for i in rest], [texts[i] for i in rest], vectors)
-            for i, s in zip(rest, signals, strict=True):
-                scored[i] = (s, self.calibration.score(features(s.sig, s.lex, s.dense)))
-        return [scored[i] for i in range(len(raws))]
+            # signatures and BM25 are already done; only the embedding is added
+            self.index.add_dense([signals[i] for i in rest], self.embedder.embed([texts[i] for i in rest]))
+            for i in rest:
+                s = signals[i]
+                scored[i] = self.calibration.score(features(s.sig, s.lex, s.dense))
+        return [(signals[i], scored[i]) for i in range(len(raws))]
 
     def match(self, text: str) -> MatchResult:
         if is_long(text):

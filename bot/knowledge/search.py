@@ -101,20 +101,29 @@ class SearchIndex:
         vectors: np.ndarray[Any, np.dtype[np.float32]] | None,
         hidden_rows: Sequence[set[int]] | None = None,
     ) -> list[Signals]:
-        """Signals for a batch of queries; `hidden_rows` hides passages (to score a passage as a query)."""
-        k = min(self.size, self.top_k)
-        if vectors is None:  # no embedding: the dense signal reads as zero everywhere
-            empty = np.zeros((len(raw_texts), 0))
-            dense_scores, dense_rows = empty, empty.astype(np.int64)
-        else:
-            dense_scores, dense_rows = self.dense.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        """Signals for a batch of queries; `hidden_rows` hides passages (to score a passage as a query).
+        Without `vectors` the dense signal reads as zero everywhere until `add_dense` fills it in."""
         out = []
         for i, (raw, text) in enumerate(zip(raw_texts, search_texts, strict=True)):
-            hidden = hidden_rows[i] if hidden_rows else set()
-            out.append(self._one(raw, text, dense_scores[i], dense_rows[i], hidden))
+            out.append(self._sparse(raw, text, hidden_rows[i] if hidden_rows else set()))
+        if vectors is not None:
+            self.add_dense(out, vectors, hidden_rows)
         return out
 
-    def _one(self, raw: str, text: str, dense_scores: Any, dense_rows: Any, hidden: set[int]) -> Signals:
+    def add_dense(
+        self,
+        signals: Sequence[Signals],
+        vectors: np.ndarray[Any, np.dtype[np.float32]],
+        hidden_rows: Sequence[set[int]] | None = None,
+    ) -> None:
+        """Fill in the dense signal of signals computed without vectors."""
+        k = min(self.size, self.top_k)
+        scores, rows = self.dense.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        for i, s in enumerate(signals):
+            hidden = hidden_rows[i] if hidden_rows else set()
+            s.dense, s.dense_best = self._dense(scores[i], rows[i], hidden)
+
+    def _sparse(self, raw: str, text: str, hidden: set[int]) -> Signals:
         n = len(self.owners)
         hits = self.signatures.best(flatten(raw), flat=True)
         sig = np.zeros(n)
@@ -129,9 +138,15 @@ class SearchIndex:
             if hidden:
                 scores[list(hidden)] = 0.0
             lex = np.maximum.reduceat(scores, self.starts) if n else lex
+        no_dense = np.full(n, -1, dtype=np.int64)
+        return Signals(sig, lex, np.zeros(n), hits, scores, no_dense, tokens, self.owners)
 
+    def _dense(
+        self, dense_scores: Any, dense_rows: Any, hidden: set[int]
+    ) -> tuple[FloatArray, np.ndarray[Any, np.dtype[np.int64]]]:
         # Results arrive best first, so an owner's first row is its best. Owners absent from the top k
         # get the k-th score: an upper bound on their true best.
+        n = len(self.owners)
         keep = dense_rows >= 0
         if hidden:
             keep &= ~np.isin(dense_rows, list(hidden))
@@ -142,4 +157,4 @@ class SearchIndex:
         owner_ids, first = np.unique(self.owner_of_row[rows], return_index=True)
         dense[owner_ids] = values[first]
         dense_best[owner_ids] = rows[first]
-        return Signals(sig, lex, dense, hits, scores, dense_best, tokens, self.owners)
+        return dense, dense_best
