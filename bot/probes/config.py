@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from itertools import combinations
 from typing import Any
@@ -13,6 +12,7 @@ from bot.domain.probe import Finding
 from bot.probes.base import Outcome
 from bot.probes.context import ProbeContext
 from bot.probes.detect import flannel_net_conf
+from bot.probes.ipam_math import contains, parse_network
 
 UPLINK_MTU_ANNOTATION = "cnibot.io/uplink-mtu"
 ASSUMED_UPLINK_MTU = 1500
@@ -149,13 +149,6 @@ class MtuProbe:
         return Outcome(summary, findings, data)
 
 
-def _net(cidr: Any) -> Any:
-    try:
-        return ipaddress.ip_network(str(cidr), strict=False)
-    except ValueError:
-        return None
-
-
 def kubeadm_networking(ctx: ProbeContext) -> dict[str, str]:
     cm = ctx.configmap("kube-system", "kubeadm-config") or {}
     raw = (cm.get("data") or {}).get("ClusterConfiguration") or ""
@@ -180,22 +173,22 @@ class PodCidrProbe:
         sources: dict[str, Any] = {}
         networking = kubeadm_networking(ctx)
         if networking.get("podSubnet"):
-            sources["kubeadm podSubnet"] = _net(networking["podSubnet"])
+            sources["kubeadm podSubnet"] = parse_network(networking["podSubnet"])
         if cni.name == "flannel":
             network = flannel_net_conf(ctx.configmap(cni.namespace, "kube-flannel-cfg")).get("Network")
             if network:
-                sources["flannel Network"] = _net(network)
+                sources["flannel Network"] = parse_network(network)
         for pool in ctx.calico("ippools") or []:
-            sources[f"IPPool {pool['metadata']['name']}"] = _net((pool.get("spec") or {}).get("cidr"))
+            sources[f"IPPool {pool['metadata']['name']}"] = parse_network((pool.get("spec") or {}).get("cidr"))
         sources = {k: v for k, v in sources.items() if v is not None}
-        service_net = _net(networking.get("serviceSubnet")) if networking.get("serviceSubnet") else None
+        service_net = parse_network(networking.get("serviceSubnet")) if networking.get("serviceSubnet") else None
         kubernetes_svc = ctx.reader.get_optional("/api/v1/namespaces/default/services/kubernetes") or {}
         service_ip = (kubernetes_svc.get("spec") or {}).get("clusterIP")
         node_cidrs: dict[str, Any] = {}
         node_ips: dict[str, str] = {}
         for node in ctx.nodes:
             name = str(node["metadata"]["name"])
-            if (net := _net((node.get("spec") or {}).get("podCIDR"))) is not None:
+            if (net := parse_network((node.get("spec") or {}).get("podCIDR"))) is not None:
                 node_cidrs[name] = net
             for addr in (node.get("status") or {}).get("addresses") or []:
                 if addr.get("type") == "InternalIP":
@@ -217,7 +210,7 @@ class PodCidrProbe:
             )
         for name, ip in node_ips.items():
             for label, net in sources.items():
-                if _in(ip, net):
+                if contains(net, ip):
                     flag(f"node {name} address {ip} lies inside {label} {net}: pod routes will hijack node traffic")
         if service_net is not None:
             for label, net in sources.items():
@@ -225,7 +218,7 @@ class PodCidrProbe:
                     flag(f"{label} {net} overlaps the Service CIDR {service_net}")
         elif service_ip:
             for label, net in sources.items():
-                if _in(service_ip, net):
+                if contains(net, service_ip):
                     flag(
                         f"{label} {net} contains the kubernetes Service IP {service_ip}: pod and Service ranges overlap"
                     )
@@ -259,10 +252,3 @@ class PodCidrProbe:
         if not findings:
             findings.append(Finding("ok", summary, command=cmd))
         return Outcome(summary, findings, data)
-
-
-def _in(ip: str, net: Any) -> bool:
-    try:
-        return ipaddress.ip_address(ip) in net
-    except ValueError:
-        return False

@@ -94,9 +94,10 @@ class IpamReport:
         }
 
 
-def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def parse_network(cidr: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A CIDR as a network, or None for anything that is not one (missing, empty, malformed)."""
     try:
-        return ipaddress.ip_network(cidr, strict=False)
+        return ipaddress.ip_network(str(cidr), strict=False)
     except ValueError:
         return None
 
@@ -107,7 +108,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
     usages: list[tuple[Any, PoolUsage]] = []
     for pool in pools:
         spec = pool.get("spec") or {}
-        net = _network(str(spec.get("cidr") or ""))
+        net = parse_network(spec.get("cidr"))
         if net is None:
             continue
         usage = PoolUsage(
@@ -124,7 +125,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
     orphans = 0
     for block in blocks:
         spec = block.get("spec") or {}
-        net = _network(str(spec.get("cidr") or ""))
+        net = parse_network(spec.get("cidr"))
         if net is None:
             continue
         affinity = str(spec.get("affinity") or "")
@@ -194,13 +195,13 @@ def host_local_usage(
     for node in nodes:
         name = str(node["metadata"]["name"])
         cidrs = (node.get("spec") or {}).get("podCIDRs") or [(node.get("spec") or {}).get("podCIDR")]
-        nets = [n for n in (_network(str(c)) for c in cidrs if c) if n is not None and n.version == 4]
+        nets = [n for n in (parse_network(c) for c in cidrs if c) if n is not None and n.version == 4]
         if not nets:
             missing.append(name)
             continue
         net = nets[0]
         capacity = max(0, net.num_addresses - HOST_LOCAL_RESERVED)
-        ips = [ip for ip in pod_ips_by_node.get(name, []) if _contains(net, ip)]
+        ips = [ip for ip in pod_ips_by_node.get(name, []) if contains(net, ip)]
         usages.append(NodeUsage(name, blocks=1, capacity=capacity, allocated=len(ips), cidrs=[str(net)]))
     total = PoolUsage(
         name="cluster pod CIDR (node podCIDRs)",
@@ -224,7 +225,7 @@ def cilium_usage(cilium_nodes: list[dict[str, Any]], pod_ips_by_node: dict[str, 
     for cn in cilium_nodes:
         name = str(cn["metadata"]["name"])
         ipam = (cn.get("spec") or {}).get("ipam") or {}
-        nets = [n for n in (_network(str(c)) for c in ipam.get("podCIDRs") or []) if n is not None]
+        nets = [n for n in (parse_network(c) for c in ipam.get("podCIDRs") or []) if n is not None]
         capacity = sum(max(0, n.num_addresses - 2) for n in nets) or len(ipam.get("pool") or {})
         used = ((cn.get("status") or {}).get("ipam") or {}).get("used")
         allocated = len(used) if isinstance(used, dict) else len(pod_ips_by_node.get(name, []))
@@ -242,7 +243,7 @@ def cilium_usage(cilium_nodes: list[dict[str, Any]], pod_ips_by_node: dict[str, 
     return IpamReport("cilium", [total], usages, [], ["from CiliumNode objects (spec.ipam.podCIDRs, status.ipam.used)"])
 
 
-def _contains(net: Any, ip: str) -> bool:
+def contains(net: Any, ip: str) -> bool:
     try:
         return ipaddress.ip_address(ip) in net
     except ValueError:
