@@ -22,7 +22,7 @@ NODES, PODS, BLOCKS = 5_000, 150_000, 10_000
 SERVER = """
 import sys
 from pathlib import Path
-from bot.sim.scenarios import scaled_scenario
+from bench.scaled import scaled_scenario
 from bot.sim.server import SimCluster
 sim = SimCluster(scaled_scenario(nodes={nodes}, pods={pods}, blocks={blocks})).start()
 sim.write_kubeconfig(Path(sys.argv[1]))

@@ -4,7 +4,7 @@ with scenarios of real CNI incidents. Standard library only; it is never a real 
 from __future__ import annotations
 
 from bot.sim.model import Scenario
-from bot.sim.scenarios import SCENARIOS, build_scenario, scaled_scenario
+from bot.sim.scenarios import SCENARIOS, build_scenario
 from bot.sim.server import RequestRecord, SimCluster
 
-__all__ = ["SCENARIOS", "RequestRecord", "Scenario", "SimCluster", "build_scenario", "scaled_scenario"]
+__all__ = ["SCENARIOS", "RequestRecord", "Scenario", "SimCluster", "build_scenario"]

@@ -18,9 +18,10 @@ import orjson
 from bot.sim import errors
 from bot.sim.errors import ApiError
 from bot.sim.model import Scenario
+from bot.sim.obj import Obj
 from bot.sim.resources import ALL_VERBS, BUILT_IN_GROUPS, BY_PATH, ResourceType, resources_in_group
 from bot.sim.selectors import SelectorError, parse_field_selector, parse_label_selector
-from bot.sim.store import Collection, Obj, StaticCollection, select_page
+from bot.sim.store import Collection, StaticCollection, select_page
 from bot.sim.table import POD_COLUMNS, wants_table
 from bot.sim.writes import Writer
 

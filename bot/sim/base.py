@@ -7,8 +7,8 @@ from itertools import cycle
 from typing import Any
 
 from bot.sim import logs
-from bot.sim.cluster import CLUSTER_AGE, ClusterBuilder
-from bot.sim.objects import Obj
+from bot.sim.builder import CLUSTER_AGE, ClusterBuilder
+from bot.sim.obj import Obj
 from bot.sim.pods import RUNNING, UNSCHEDULED, Container
 
 POD_SUBNET = "10.244.0.0/16"

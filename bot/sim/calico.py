@@ -8,7 +8,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sim.objects import Clock, Obj, hex64, meta, uid
+from bot.sim.obj import Obj
+from bot.sim.objects import Clock, hex64, meta, uid
 
 CALICO_API = "crd.projectcalico.org/v1"
 CALICO_VERSION = "v3.27.2"

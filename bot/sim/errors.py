@@ -118,3 +118,8 @@ def expired() -> ApiError:
         "The provided continue parameter is too old to display a consistent list result. You can start a new "
         "list without the continue parameter.",
     )
+
+
+class SimServeError(Exception):
+    """The simulated cluster could not start serving (e.g. its port is taken); the message is one line,
+    fit to show as is: `cannot listen on 127.0.0.1:8080: address already in use`."""

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from bot.sim.obj import Obj
 from bot.sim.resources import BUILT_IN_GROUPS, BY_KEY, group_of
-from bot.sim.store import Collection, Obj, StaticCollection
+from bot.sim.store import Collection, StaticCollection
 
 # (namespace, pod, container, previous) -> the log text, or None when that container has no log.
 LogSource = Callable[[str, str, str, bool], str | None]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-Obj = dict[str, Any]
+from bot.sim.obj import Obj
 
 # The alphabet apimachinery's rand.String uses for generated name suffixes (no vowels, no 0/1/3).
 _RAND_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -141,7 +139,7 @@ def node_condition(type_: str, status: bool, heartbeat: str, since: str, reason:
 
 
 def node_ids(n: NodeSpec) -> dict[str, str]:
-    """The ids build_node derives from the node's name (for Stencil, like pod_ids)."""
+    """The ids build_node derives from the node's name (a stencil, in bench.scaled, swaps them like pod_ids)."""
     return {"machine": hex64("machine", n.name)[:32], "system": uid("system", n.name), "boot": uid("boot", n.name)}
 
 
@@ -299,35 +297,3 @@ def build_event(
         "reportingInstance": host or "",
     }
     return event
-
-
-def node_variables(n: NodeSpec) -> list[str]:
-    out = [n.name, n.ip, n.uid, str(n.rv), n.created, n.heartbeat, n.ready_reason, n.ready_message, n.kubelet]
-    if n.pod_cidr:
-        out.append(n.pod_cidr)
-    if n.network is not None:
-        out += [n.network[1], n.network[2]]
-    return out + list((n.annotations or {}).values())
-
-
-def node_with(n: NodeSpec, values: list[str]) -> NodeSpec:
-    it = iter(values)
-    name, ip, uid_, rv, created, heartbeat, reason, message, kubelet = (next(it) for _ in range(9))
-    pod_cidr = next(it) if n.pod_cidr else n.pod_cidr
-    network = None if n.network is None else (n.network[0], next(it), next(it))
-    annotations = None if n.annotations is None else {k: next(it) for k in n.annotations}
-    return dataclasses.replace(
-        n,
-        name=name,
-        ip=ip,
-        uid=uid_,
-        rv=rv,
-        created=created,
-        heartbeat=heartbeat,
-        ready_reason=reason,
-        ready_message=message,
-        kubelet=kubelet,
-        pod_cidr=pod_cidr,
-        network=network,
-        annotations=annotations,
-    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from bot.sim.objects import Obj, condition, hex64, meta
+from bot.sim.obj import Obj
+from bot.sim.objects import condition, hex64, meta
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _container_spec(c: Container) -> Obj:
 
 def pod_ids(p: PodSpec) -> dict[str, str]:
     """The ids build_pod derives (container and image ids), by slot: cid0, iid0 for containers, icid0, iiid0
-    for init containers. A Stencil swaps them like the pod's own fields."""
+    for init containers. A stencil (bench.scaled) swaps them like the pod's own fields."""
     seed = p.ids_seed or f"{p.namespace}/{p.name}"
     ids: dict[str, str] = {}
     for k, c in enumerate(p.containers):
@@ -355,61 +355,3 @@ def deployment_status(replicas: int, pods: list[Obj], when: str, generation: int
         },
     ]
     return status
-
-
-def pod_variables(p: PodSpec) -> list[str]:
-    """The strings that vary between pods of one shape, in a fixed order (see `pod_with`)."""
-    out = [p.namespace, p.name, p.uid, str(p.rv), p.created, p.started]
-    out += [v for v in (p.node, p.host_ip, p.ip, p.generate_name) if v is not None]
-    out += [v for v in (p.ids_seed, p.waiting_message, p.unschedulable_message) if v]
-    out += list(p.labels.values()) + list((p.annotations or {}).values())
-    if p.owner:
-        out += [p.owner["name"], p.owner["uid"]]
-    for c in p.containers + p.init_containers:
-        out += [c.name, c.image]
-    return out
-
-
-def pod_with(p: PodSpec, values: list[str]) -> PodSpec:
-    """`p` with the strings `pod_variables` lists replaced by `values`, in the same order."""
-    it = iter(values)
-
-    def keep(value: str | None) -> str | None:
-        return None if value is None else next(it)
-
-    def keep_set(value: str) -> str:
-        return next(it) if value else value
-
-    namespace, name, uid_, rv, created, started = (next(it) for _ in range(6))
-    node, host_ip, ip, generate_name = keep(p.node), keep(p.host_ip), keep(p.ip), keep(p.generate_name)
-    ids_seed, waiting, unschedulable = (
-        keep_set(p.ids_seed),
-        keep_set(p.waiting_message),
-        keep_set(p.unschedulable_message),
-    )
-    labels = {k: next(it) for k in p.labels}
-    annotations = None if p.annotations is None else {k: next(it) for k in p.annotations}
-    owner = None if p.owner is None else {**p.owner, "name": next(it), "uid": next(it)}
-    containers = tuple(Container(next(it), next(it), c.ports) for c in p.containers)
-    inits = tuple(Container(next(it), next(it), c.ports) for c in p.init_containers)
-    return dataclasses.replace(
-        p,
-        namespace=namespace,
-        name=name,
-        uid=uid_,
-        rv=rv,
-        created=created,
-        started=started,
-        node=node,
-        host_ip=host_ip,
-        ip=ip,
-        generate_name=generate_name,
-        ids_seed=ids_seed,
-        waiting_message=waiting,
-        unschedulable_message=unschedulable,
-        labels=labels,
-        annotations=annotations,
-        owner=owner,
-        containers=containers,
-        init_containers=inits,
-    )

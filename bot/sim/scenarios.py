@@ -1,4 +1,4 @@
-"""The named scenarios of the simulated cluster, and the generated large one for benchmarks."""
+"""The named scenarios of the simulated cluster (the generated large one for benchmarks is bench.scaled)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.sim.model import LogBook, LogSource, Scenario
-from bot.sim.scaled import scaled_scenario
 from bot.sim.scenarios_calico import calico_bgp_down, healthy, mtu_mismatch
 from bot.sim.scenarios_ipam import ipam_exhausted
 from bot.sim.scenarios_other import cilium_healthy, cni_not_initialized, flannel_subnet_missing
@@ -55,5 +54,4 @@ __all__ = [
     "Scenario",
     "UnknownScenarioError",
     "build_scenario",
-    "scaled_scenario",
 ]

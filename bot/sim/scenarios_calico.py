@@ -18,6 +18,7 @@ from bot.sim.base import (
     spread,
     uplink_annotations,
 )
+from bot.sim.builder import CLUSTER_AGE, ClusterBuilder
 from bot.sim.calico import (
     CALICO_VERSION,
     CalicoIpam,
@@ -26,9 +27,9 @@ from bot.sim.calico import (
     felix_spec,
     ip_pool_spec,
 )
-from bot.sim.cluster import CLUSTER_AGE, ClusterBuilder
 from bot.sim.model import Scenario
-from bot.sim.objects import Clock, Obj, meta, uid
+from bot.sim.obj import Obj
+from bot.sim.objects import Clock, meta, uid
 from bot.sim.pods import UNREADY, Container
 
 CALICO_NODE = Container("calico-node", f"docker.io/calico/node:{CALICO_VERSION}")

@@ -18,9 +18,10 @@ from bot.sim.base import (
     spread,
     uplink_annotations,
 )
-from bot.sim.cluster import CLUSTER_AGE, ClusterBuilder, HostLocal
+from bot.sim.builder import CLUSTER_AGE, ClusterBuilder, HostLocal
 from bot.sim.model import Scenario
-from bot.sim.objects import Clock, Obj, hex64, meta, uid
+from bot.sim.obj import Obj
+from bot.sim.objects import Clock, hex64, meta, uid
 from bot.sim.pods import CRASHLOOP, CREATING, RUNNING, UNSCHEDULED, Container
 
 NOT_INITIALIZED = (

@@ -7,9 +7,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from bot.sim.pods import CRASHLOOP, CREATING, RUNNING, UNREADY, UNSCHEDULED, PodSpec
-
-Obj = dict[str, Any]
+from bot.sim.obj import Obj
 
 POD_COLUMNS: list[Obj] = [
     {"name": "Name", "type": "string", "format": "name", "description": "Name of the pod", "priority": 0},
@@ -52,32 +50,6 @@ def partial_metadata(namespace: str, name: str, uid: str, rv: Any, created: str,
             "labels": labels,
         },
     }
-
-
-def row_from_spec(p: PodSpec) -> Obj:
-    """A Table row straight from a generated pod's spec (no full object is built)."""
-    total = len(p.containers)
-    status = {
-        RUNNING: "Running",
-        UNREADY: "Running",
-        CRASHLOOP: "CrashLoopBackOff",
-        CREATING: "ContainerCreating",
-        UNSCHEDULED: "Pending",
-    }.get(p.state, "Running")
-    ready = total if p.state == RUNNING else 0
-    ip = p.ip if p.state not in (UNSCHEDULED,) and p.ip else NONE
-    cells = [
-        p.name,
-        f"{ready}/{total}",
-        status,
-        str(p.restarts * total if p.state == CRASHLOOP else p.restarts),
-        age(p.created),
-        ip,
-        p.node or NONE,
-        NONE,
-        NONE,
-    ]
-    return {"cells": cells, "object": partial_metadata(p.namespace, p.name, p.uid, p.rv, p.created, p.labels)}
 
 
 def row_from_object(pod: Obj) -> Obj:

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.sim import errors
+from bot.sim.obj import Obj
 from bot.sim.objects import hex64, rand_suffix, uid
 from bot.sim.resources import ResourceType
-from bot.sim.store import Obj, StaticCollection
+from bot.sim.store import StaticCollection
 
 MERGE_TYPES = ("application/merge-patch+json", "application/strategic-merge-patch+json")
 JSON_PATCH = "application/json-patch+json"

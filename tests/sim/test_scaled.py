@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from bot.sim.scaled_layout import Layout
-from bot.sim.scenarios import scaled_scenario
+from bench.scaled import scaled_scenario
+from bench.scaled.layout import Layout
 from bot.sim.server import SimCluster
 from bot.sim.store import encode_item
 from tests.sim.conftest import NOW, Kube, connect

@@ -7,7 +7,7 @@ import json
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from bot.sim.scenarios import scaled_scenario
+from bench.scaled import scaled_scenario
 from bot.sim.server import SimCluster
 from tests.sim.conftest import connect
 

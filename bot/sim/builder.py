@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.sim.model import LogBook, Scenario
-from bot.sim.objects import Clock, NodeSpec, Obj, build_event, build_node, hex64, meta, owner_ref, rand_suffix, uid
+from bot.sim.obj import Obj
+from bot.sim.objects import Clock, NodeSpec, build_event, build_node, hex64, meta, owner_ref, rand_suffix, uid
 from bot.sim.pods import (
     CRASHLOOP,
     CREATING,

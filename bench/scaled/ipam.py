@@ -6,19 +6,7 @@ import bisect
 from collections.abc import Mapping
 from typing import Any
 
-from bot.sim.calico import (
-    affinity_name,
-    affinity_spec,
-    block_name,
-    block_spec,
-    crd_object,
-    handle_spec,
-    pod_attribute,
-    tunnel_attribute,
-    tunnel_handle,
-)
-from bot.sim.objects import Obj
-from bot.sim.scaled_layout import (
+from bench.scaled.layout import (
     BLOCK,
     LEAK_BIT,
     LEAK_EVERY,
@@ -31,6 +19,18 @@ from bot.sim.scaled_layout import (
     Layout,
     encode_suffix,
 )
+from bot.sim.calico import (
+    affinity_name,
+    affinity_spec,
+    block_name,
+    block_spec,
+    crd_object,
+    handle_spec,
+    pod_attribute,
+    tunnel_attribute,
+    tunnel_handle,
+)
+from bot.sim.obj import Obj
 from bot.sim.store import encode_item
 
 VXLAN = "vxlanTunnelAddress"

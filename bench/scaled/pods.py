@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bench.scaled.layout import NAME, Generated, Layout, decode_suffix, encode_suffix
 from bot.sim.base import KUBE_PROXY
-from bot.sim.cluster import CLUSTER_AGE
-from bot.sim.objects import NodeSpec, Obj, build_node, owner_ref, uid
-from bot.sim.pods import CRASHLOOP, CREATING, RUNNING, Container, PodSpec, build_pod
-from bot.sim.scaled_layout import NAME, Generated, Layout, decode_suffix, encode_suffix
+from bot.sim.builder import CLUSTER_AGE
+from bot.sim.obj import Obj
+from bot.sim.objects import NodeSpec, build_node, owner_ref, uid
+from bot.sim.pods import CRASHLOOP, CREATING, RUNNING, UNREADY, UNSCHEDULED, Container, PodSpec, build_pod
 from bot.sim.scenarios_calico import CALICO_INIT, CALICO_NODE
-from bot.sim.table import NONE, age, partial_metadata, row_from_spec
+from bot.sim.table import NONE, age, partial_metadata
 
 
 class Nodes(Generated):
@@ -293,3 +294,29 @@ class DaemonPods(Generated):
         if n is None or namespace not in (None, "kube-system"):
             return []
         return [range(n, n + 1), range(self.layout.nodes + n, self.layout.nodes + n + 1)]
+
+
+def row_from_spec(p: PodSpec) -> Obj:
+    """A Table row straight from a generated pod's spec (no full object is built)."""
+    total = len(p.containers)
+    status = {
+        RUNNING: "Running",
+        UNREADY: "Running",
+        CRASHLOOP: "CrashLoopBackOff",
+        CREATING: "ContainerCreating",
+        UNSCHEDULED: "Pending",
+    }.get(p.state, "Running")
+    ready = total if p.state == RUNNING else 0
+    ip = p.ip if p.state not in (UNSCHEDULED,) and p.ip else NONE
+    cells = [
+        p.name,
+        f"{ready}/{total}",
+        status,
+        str(p.restarts * total if p.state == CRASHLOOP else p.restarts),
+        age(p.created),
+        ip,
+        p.node or NONE,
+        NONE,
+        NONE,
+    ]
+    return {"cells": cells, "object": partial_metadata(p.namespace, p.name, p.uid, p.rv, p.created, p.labels)}

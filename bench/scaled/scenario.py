@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bench.scaled.chain import ChainCollection
+from bench.scaled.ipam import Affinities, Blocks, Handles
+from bench.scaled.layout import NAME, SYSTEM_BIT, Layout
+from bench.scaled.pods import DaemonPods, Nodes, TenantPods
 from bot.sim import logs
 from bot.sim.base import COREDNS, KUBE_PROXY, cluster_config
+from bot.sim.builder import CLUSTER_AGE, ClusterBuilder
 from bot.sim.calico import cluster_information_spec, crd_object, felix_spec, ip_pool_spec
-from bot.sim.cluster import CLUSTER_AGE, ClusterBuilder
 from bot.sim.model import LogBook, Scenario
-from bot.sim.objects import Clock, Obj, build_event, hex64, meta, owner_ref, uid
+from bot.sim.obj import Obj
+from bot.sim.objects import Clock, build_event, hex64, meta, owner_ref, uid
 from bot.sim.pods import (
     Container,
     PodSpec,
@@ -20,11 +25,8 @@ from bot.sim.pods import (
     pod_template,
 )
 from bot.sim.resources import BY_KEY
-from bot.sim.scaled_ipam import Affinities, Blocks, Handles
-from bot.sim.scaled_layout import NAME, SYSTEM_BIT, Layout
-from bot.sim.scaled_pods import DaemonPods, Nodes, TenantPods
 from bot.sim.scenarios_calico import CALICO_NODE, CNI_NETWORK_CONFIG, KUBE_CONTROLLERS
-from bot.sim.store import ChainCollection, Collection, StaticCollection
+from bot.sim.store import Collection, StaticCollection
 
 
 def _system_pods(lay: Layout, b: ClusterBuilder) -> list[Obj]:

@@ -13,8 +13,8 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bench.scaled.stencil import Stencils
 from bot.sim.objects import Clock, rand_suffix
-from bot.sim.stencil import Stencils
 from bot.sim.store import Collection
 
 BLOCK = 64
