@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import save
 from bot.config import KnowledgeSettings
-from bot.knowledge.index_build import build_index
+from bot.index.build import build_index
 
 
 def main() -> dict[str, Any]:

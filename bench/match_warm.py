@@ -17,10 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import save, summary, timed_ms
 from bot.config import KnowledgeSettings
+from bot.index.dense import make_dense_index, prepare_for_queries
+from bot.index.load import open_matcher
 from bot.knowledge.batch import read_batch
-from bot.knowledge.index_load import open_matcher
 from bot.knowledge.matcher import Matcher
-from bot.knowledge.search import Owner, SearchIndex, make_dense_index
+from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.tokens import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def enlarged(matcher: Matcher, total: int) -> Matcher:
     per_owner = 50
     for k, start in enumerate(range(real_rows, total, per_owner)):
         owners.append(Owner(f"synthetic-{k}", "runbook", f"Synthetic {k}", start, min(start + per_owner, total)))
-    index = SearchIndex(owners, base.signatures, bm25, dense)
+    index = SearchIndex(owners, base.signatures, bm25, dense, top_k=prepare_for_queries(dense))
     return Matcher(index, matcher.embedder, matcher.calibration, matcher.passages, threshold=matcher.threshold)
 
 

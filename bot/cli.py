@@ -4,11 +4,11 @@ starts in well under a second (torch, kubernetes and slack are never imported on
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from bot.config import debug_enabled
 from bot.domain.errors import CnibotError, UsageError
 
 
@@ -24,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("run", help="the main job: the Slack bot when tokens are set, else the local console")
-    sub.add_parser("console", help="a local chat loop: paste an error, get a runbook")
+    console = sub.add_parser("console", help="a local chat loop: paste an error, get a runbook")
+    _cluster_options(console)
 
     runbook = sub.add_parser("runbook", help="list, show and check the runbooks")
     rb_sub = runbook.add_subparsers(dest="runbook_command", metavar="ACTION", parser_class=_Parser)
@@ -97,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except Exception as exc:  # the last line of defence: users never see a traceback
-        if os.environ.get("CNIBOT_DEBUG"):
+        if debug_enabled():
             raise
         return _fail(f"unexpected {type(exc).__name__}: {exc} (set CNIBOT_DEBUG=1 for details)", 1)
 

@@ -1,13 +1,14 @@
-"""The body of each CLI command: read settings, call a service, print the result."""
+"""The body of each CLI command: get the App from the composition root, call a service, render."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from bot.config import Settings
 from bot.domain.errors import UsageError
+from bot.wiring import App, ClusterChoice
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -16,58 +17,67 @@ if TYPE_CHECKING:
 def _console_out() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    # piped or redirected: never wrap lines (a `grep` must see each line whole), as kubectl does
+    return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def _choice(args: argparse.Namespace) -> ClusterChoice:
+    return ClusterChoice(
+        kubeconfig=getattr(args, "kubeconfig", None) or "",
+        context=getattr(args, "context", None) or "",
+        sim=getattr(args, "sim", None) or "",
+    )
 
 
 def runbook(args: argparse.Namespace) -> int:
-    from bot.knowledge.loader import load_runbooks
-
-    settings = Settings.from_env()
+    app = App.from_environment()
     if args.runbook_command == "check":
         from bot.knowledge.checks import check_directory
-        from bot.probes.catalog import PROBES
+        from bot.knowledge.loader import runbook_files
+        from bot.probes.descriptions import PROBE_DESCRIPTIONS
 
-        problems = check_directory(settings.knowledge.runbooks_dir, probe_ids=PROBES)
+        runbooks_dir = app.settings.knowledge.runbooks_dir
+        problems = check_directory(runbooks_dir, probe_ids=PROBE_DESCRIPTIONS)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
             print(f"{len(problems)} problem(s) found", file=sys.stderr)
             return 1
-        from bot.knowledge.loader import runbook_files
-
-        print(f"ok: {len(runbook_files(settings.knowledge.runbooks_dir))} runbooks checked")
+        print(f"ok: {len(runbook_files(runbooks_dir))} runbooks checked")
         return 0
 
     from bot import terminal
 
-    runbooks = load_runbooks(settings.knowledge.runbooks_dir)
     out = _console_out()
     if args.runbook_command == "list":
-        out.print(terminal.runbook_table(runbooks))
+        out.print(terminal.runbook_table(app.answering.runbooks()))
         return 0
-    by_id = {rb.id: rb for rb in runbooks}
-    if args.id not in by_id:
-        raise UsageError(f"no runbook {args.id!r}; `cnibot runbook list` shows the ids")
-    out.print(terminal.render_runbook(by_id[args.id]))
+    out.print(terminal.render_runbook(app.answering.runbook(args.id)))
     return 0
 
 
-def console(args: argparse.Namespace) -> int:
+def console(args: argparse.Namespace, *, sim_if_no_kubeconfig: bool = False) -> int:
     from bot.console import run_console
 
-    return run_console(Settings.from_env(), sys.stdin, _console_out())
+    choice = _choice(args)
+    if sim_if_no_kubeconfig:
+        choice = ClusterChoice(sim_if_no_kubeconfig=True)
+    app = App.from_environment(choice)
+    try:
+        return run_console(app, sys.stdin, _console_out())
+    finally:
+        app.close()
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    out = _console_out()
-    if settings.slack.configured:
-        out.print(
+    app = App.from_environment()
+    if app.settings.slack.configured:
+        _console_out().print(
             "Slack tokens are set, but the Slack adapter is not part of this build yet; "
             "starting the local console instead.",
             style="yellow",
         )
-    return console(args)
+    return console(args, sim_if_no_kubeconfig=True)
 
 
 def _read_match_input(text: str | None) -> str:
@@ -81,47 +91,40 @@ def _read_match_input(text: str | None) -> str:
 
 
 def match(args: argparse.Namespace) -> int:
-    import json
-
-    from bot.knowledge.index_load import open_matcher
-
-    settings = Settings.from_env()
+    app = App.from_environment()
     if args.batch:
         if args.text is not None:
             raise UsageError("give either TEXT or --batch FILE, not both")
         from bot.knowledge.batch import read_batch
 
         cases = read_batch(args.batch)
-        matcher = open_matcher(settings.knowledge)
         valid = [c for c in cases if c.error is None]
-        results = iter(matcher.match_many([c.text for c in valid]))
+        answers = iter(app.answering.answer_many([c.text for c in valid]))
         for case in cases:
             if case.error is not None:
                 print(json.dumps({"query": case.text, "confident": False, "matches": [], "error": case.error}))
             else:
-                print(json.dumps(next(results).to_json(), ensure_ascii=False))
+                print(json.dumps(next(answers).to_json(), ensure_ascii=False))
         return 0
-    text = _read_match_input(args.text)
-    matcher = open_matcher(settings.knowledge)
-    result = matcher.match(text)
+    answer = app.answering.answer(_read_match_input(args.text))
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
         from bot import terminal
 
-        _console_out().print(terminal.render_match(result))
+        _console_out().print(terminal.render_answer(answer))
     return 0
 
 
 def index(args: argparse.Namespace) -> int:
-    settings = Settings.from_env().knowledge
-    from bot.knowledge.index_files import IndexPaths, staleness
+    settings = App.from_environment().settings.knowledge
+    from bot.index.files import IndexPaths, staleness
 
     if args.index_command == "status":
         reason = staleness(IndexPaths(settings.index_dir), settings.runbooks_dir, settings.model)
         print(f"stale: {reason}" if reason else f"current: {settings.index_dir}")
         return 1 if reason else 0
-    from bot.knowledge.index_build import build_index
+    from bot.index.build import build_index
 
     report = build_index(settings.runbooks_dir, settings.index_dir, settings.model, progress=not args.quiet)
     if args.quiet:
@@ -130,12 +133,15 @@ def index(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    import json
+    from bot.services.evaluation import evaluate_file, render_report
 
-    from bot.knowledge.evaluate import evaluate_file, render_report
-
-    settings = Settings.from_env().knowledge
-    reports = evaluate_file(settings, args.file, signals=args.signals)
+    app = App.from_environment()
+    reports = evaluate_file(
+        app.matcher,
+        args.file,
+        signal_calibrations=app.signal_calibrations() if args.signals else None,
+        baseline_files=app.runbook_files() if args.signals else (),
+    )
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=1, ensure_ascii=False))
     else:
@@ -143,74 +149,35 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cluster_settings(args: argparse.Namespace, settings: Settings) -> Any:
-    from dataclasses import replace
-
-    cluster = settings.cluster
-    if getattr(args, "kubeconfig", None):
-        cluster = replace(cluster, kubeconfig=args.kubeconfig)
-    if getattr(args, "context", None):
-        cluster = replace(cluster, context=args.context)
-    return cluster
-
-
 def probe(args: argparse.Namespace) -> int:
-    import json
-
     from bot import terminal
-    from bot.probes.catalog import PROBES
 
-    settings = Settings.from_env()
     if args.target == "list":
-        _console_out().print(terminal.render_probe_list(PROBES))
-        return 0
-    from bot.cluster.session import open_cluster
-    from bot.knowledge.index_load import open_matcher, open_signatures
-    from bot.knowledge.loader import load_runbooks
-    from bot.probes import service
+        from bot.probes.descriptions import PROBE_DESCRIPTIONS
 
-    if args.target == "for":
-        if not args.runbook:
-            raise UsageError("`probe for` needs a runbook id, e.g. `cnibot probe for ipam-exhausted`")
-        ids = service.probes_of_runbook(args.runbook, load_runbooks(settings.knowledge.runbooks_dir))
-    else:
-        if args.runbook:
-            raise UsageError(f"unexpected argument {args.runbook!r} after {args.target!r}")
-        ids = service.probe_ids_for(args.target)
-    session = open_cluster(_cluster_settings(args, settings), sim_scenario=args.sim or "")
-    try:
-        signatures, runbook_ids = open_signatures(settings.knowledge)
-        fallback = service.lazy_namer(lambda: open_matcher(settings.knowledge, rebuild=False).match_many)
-        namer = service.signature_first_namer(signatures, runbook_ids, fallback)
-        results = service.run(ids, session.reader, runbook_for=namer)
-    finally:
-        session.close()
-    if args.json:
-        if len(results) == 1 and args.target not in ("all", "for"):
-            document = {**results[0].data, **{k: v for k, v in results[0].to_json().items() if k != "data"}}
-            document["data"] = results[0].data
-        else:
-            document = {"cluster": session.to_json(), "results": [r.to_json() for r in results]}
-        print(json.dumps(document, ensure_ascii=False, default=str))
+        _console_out().print(terminal.render_probe_list(PROBE_DESCRIPTIONS))
         return 0
-    out = _console_out()
-    out.print(f"cluster: {session.description}", style="bold yellow" if session.simulated else "dim")
-    for result in results:
-        out.print(terminal.render_probe(result))
-    return 0
+    app = App.from_environment(_choice(args))
+    try:
+        ids = app.probing.ids_for(args.target, args.runbook)
+        report = app.probing.run(ids)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, default=str))
+    else:
+        _console_out().print(terminal.render_probe_report(report))
+    # exit 1 when nothing useful came back; the reason is already in the output (text or JSON)
+    return 1 if report.failed else 0
 
 
 def sim(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.sim.scenarios import SCENARIOS
+    from bot.wiring import scenario_names, serve_simulated
 
     if args.sim_command == "list":
-        for name in SCENARIOS:
+        for name in scenario_names():
             print(name)
         return 0
-    if args.scenario not in SCENARIOS:
-        raise UsageError(f"no scenario {args.scenario!r}; choose one of {', '.join(SCENARIOS)}")
-    from bot.sim.cli import serve
-
-    return serve(args.scenario, args.port, Path(args.kubeconfig))
+    return serve_simulated(args.scenario, args.port, Path(args.kubeconfig))

@@ -1,13 +1,21 @@
-"""One settings tree for the whole bot. The only module that reads the environment."""
+"""One settings tree for the whole bot, and the only module that reads the environment.
+
+`Settings.from_env()` is called once, by the composition root (`bot.wiring`); everything else receives
+the settings it needs. A malformed value fails at start with one line naming the variable."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from bot.domain.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOG_FORMATS = ("plain", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 @dataclass(frozen=True)
@@ -32,16 +40,19 @@ class ClusterSettings:
     """Path to a kubeconfig (--kubeconfig or KUBECONFIG; several paths joined by ':' are merged)."""
     context: str = ""
     """Kubeconfig context to use (--context); empty means the current context."""
+    home: Path = field(default_factory=Path.home)
+    """Home folder whose .kube/config is the default kubeconfig (HOME)."""
+    in_cluster: bool = False
+    """Running in a pod (KUBERNETES_SERVICE_HOST is set): the service account may be used."""
     connect_timeout: float = 5.0
-    """Seconds to wait for a TCP connection to the apiserver (CNIBOT_CONNECT_TIMEOUT)."""
+    """Seconds to wait for a TCP connection and TLS handshake to the apiserver (CNIBOT_CONNECT_TIMEOUT)."""
     read_timeout: float = 15.0
     """Seconds to wait for an apiserver response (CNIBOT_READ_TIMEOUT)."""
+    probe_deadline: float = 20.0
+    """Seconds a whole probe run (`probe all` included) may take; probes still waiting then are
+    reported as timed out (CNIBOT_PROBE_DEADLINE)."""
     page_size: int = 2000
     """Items per list request; large lists are paginated with limit/continue (CNIBOT_PAGE_SIZE)."""
-
-    simulated_scenario: str = "ipam-exhausted"
-    """Scenario of the embedded simulated cluster that `make run` uses when no kubeconfig is found
-    (CNIBOT_SIM_SCENARIO)."""
 
 
 @dataclass(frozen=True)
@@ -59,33 +70,99 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+    """DEBUG, INFO, WARNING or ERROR (CNIBOT_LOG_LEVEL)."""
+    format: str = "plain"
+    """plain (for terminals) or json (one JSON object per line, for log shippers) (CNIBOT_LOG_FORMAT)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    sim_scenario: str = "ipam-exhausted"
+    """Scenario of the simulated cluster that `make run` uses when no kubeconfig is found
+    (CNIBOT_SIM_SCENARIO); `--sim SCENARIO` picks one explicitly."""
+    debug: bool = False
+    """Show tracebacks of unexpected errors (CNIBOT_DEBUG=1)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        k = KnowledgeSettings()
+        k, c, lg = KnowledgeSettings(), ClusterSettings(), LogSettings()
         knowledge = KnowledgeSettings(
             runbooks_dir=Path(env.get("CNIBOT_RUNBOOKS") or k.runbooks_dir),
             index_dir=Path(env.get("CNIBOT_INDEX") or k.index_dir),
             model=env.get("CNIBOT_MODEL") or k.model,
-            query_max_tokens=int(env.get("CNIBOT_QUERY_MAX_TOKENS") or k.query_max_tokens),
-            min_confidence=float(env.get("CNIBOT_MIN_CONFIDENCE") or k.min_confidence),
+            query_max_tokens=_number(env, "CNIBOT_QUERY_MAX_TOKENS", int, k.query_max_tokens, low=8, high=512),
+            min_confidence=_number(env, "CNIBOT_MIN_CONFIDENCE", float, k.min_confidence, low=0.0, high=1.0),
         )
         slack = SlackSettings(
             bot_token=env.get("SLACK_BOT_TOKEN", ""),
             app_token=env.get("SLACK_APP_TOKEN", ""),
             signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
         )
-        d = ClusterSettings()
         cluster = ClusterSettings(
             kubeconfig=env.get("KUBECONFIG", ""),
-            connect_timeout=float(env.get("CNIBOT_CONNECT_TIMEOUT") or d.connect_timeout),
-            read_timeout=float(env.get("CNIBOT_READ_TIMEOUT") or d.read_timeout),
-            page_size=int(env.get("CNIBOT_PAGE_SIZE") or d.page_size),
-            simulated_scenario=env.get("CNIBOT_SIM_SCENARIO") or d.simulated_scenario,
+            home=Path(env["HOME"]) if env.get("HOME") else c.home,
+            in_cluster=bool(env.get("KUBERNETES_SERVICE_HOST")),
+            connect_timeout=_number(env, "CNIBOT_CONNECT_TIMEOUT", float, c.connect_timeout, low=0.1, high=600),
+            read_timeout=_number(env, "CNIBOT_READ_TIMEOUT", float, c.read_timeout, low=0.1, high=3600),
+            probe_deadline=_number(env, "CNIBOT_PROBE_DEADLINE", float, c.probe_deadline, low=1, high=3600),
+            page_size=_number(env, "CNIBOT_PAGE_SIZE", int, c.page_size, low=10, high=100_000),
         )
-        return cls(knowledge=knowledge, slack=slack, cluster=cluster)
+        log = LogSettings(
+            level=_choice(env, "CNIBOT_LOG_LEVEL", LOG_LEVELS, lg.level, upper=True),
+            format=_choice(env, "CNIBOT_LOG_FORMAT", LOG_FORMATS, lg.format),
+        )
+        return cls(
+            knowledge=knowledge,
+            slack=slack,
+            cluster=cluster,
+            log=log,
+            sim_scenario=env.get("CNIBOT_SIM_SCENARIO") or cls.sim_scenario,
+            debug=debug_enabled(env),
+        )
+
+
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, kind: Callable[[str], N], default: N, *, low: N, high: N) -> N:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        noun = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={raw!r} is not {noun} (default {default})") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={raw} is out of range ({low} to {high}; default {default})")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str, *, upper: bool = False) -> str:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """CNIBOT_DEBUG, read on its own so the CLI's last line of defence works even when settings do not."""
+    env = os.environ if env is None else env
+    return env.get("CNIBOT_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def use_offline_model_hub() -> None:
+    """Hugging Face libraries read these at import: never try the network for a model or tokenizer."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

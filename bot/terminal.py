@@ -1,4 +1,4 @@
-"""Terminal rendering of runbooks: pure functions that build rich renderables, no printing."""
+"""Terminal rendering of what the services return: pure functions that build rich renderables, no printing."""
 
 from __future__ import annotations
 
@@ -8,8 +8,20 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.domain.match import MatchResult
-from bot.domain.probe import ProbeResult
+from bot.domain.probe import ClusterInfo, ProbeReport, ProbeResult
 from bot.domain.runbook import Runbook
+from bot.services.answers import Answer
+from bot.services.conversation import (
+    AnswerReply,
+    ErrorReply,
+    HelpReply,
+    ProbeListReply,
+    ProbeReply,
+    QuitReply,
+    Reply,
+    RunbookListReply,
+    RunbookReply,
+)
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "green"}
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
@@ -134,6 +146,73 @@ STATUS_STYLE = {
     "no data": "dim",
 }
 SEVERITY_MARK = {"ok": "✓", "warning": "!", "critical": "✗"}
+
+
+def render_answer(answer: Answer) -> RenderableType:
+    """A paste's answer: the match, then the read-only probes that would confirm it."""
+    parts: list[RenderableType] = [render_match(answer.result)]
+    if answer.probes and answer.runbook:
+        parts.append(
+            Text(
+                f"Probes for this runbook: {', '.join(answer.probes)}. "
+                f"Run them (read-only) with `probe for {answer.runbook}` in the console "
+                f"or `cnibot probe for {answer.runbook}`.",
+                style="cyan",
+            )
+        )
+    return Group(*parts)
+
+
+def render_cluster(cluster: ClusterInfo) -> Text:
+    return Text(f"cluster: {cluster.description}", style="bold yellow" if cluster.simulated else "dim")
+
+
+def render_probe_report(report: ProbeReport) -> RenderableType:
+    """Every probe run names its cluster (and says SIMULATED when it is); an unreachable cluster is said
+    once, and an error several probes share is printed once."""
+    parts: list[RenderableType] = [render_cluster(report.cluster)]
+    if report.cluster_error is not None:
+        parts.append(Text.assemble(("error ", STATUS_STYLE["error"]), report.cluster_error))
+        if report.cluster_request:
+            parts.append(Text(f"    request: {report.cluster_request}", style="dim"))
+        parts.append(Text(f"    not run: {', '.join(report.not_run)}", style="dim"))
+        return Group(*parts)
+    said: dict[str, str] = {}
+    for result in report.results:
+        if result.status == "error" and result.error in said:
+            parts.append(
+                Text.assemble(
+                    (f"{result.probe:<22}", "bold"),
+                    (f"{'ERROR':<9}", STATUS_STYLE["error"]),
+                    f"the same error as {said[result.error]}",
+                )
+            )
+            continue
+        if result.status == "error" and result.error:
+            said[result.error] = result.probe
+        parts.append(render_probe(result))
+    return Group(*parts)
+
+
+def render_reply(reply: Reply) -> RenderableType:
+    """One conversation reply (console today; Slack renders the same replies as Block Kit)."""
+    if isinstance(reply, AnswerReply):
+        return render_answer(reply.answer)
+    if isinstance(reply, ProbeReply):
+        return render_probe_report(reply.report)
+    if isinstance(reply, RunbookListReply):
+        return runbook_table(list(reply.runbooks))
+    if isinstance(reply, RunbookReply):
+        return render_runbook(reply.runbook)
+    if isinstance(reply, ProbeListReply):
+        return render_probe_list(reply.probes)
+    if isinstance(reply, HelpReply):
+        return Text(reply.text)
+    if isinstance(reply, ErrorReply):
+        return Text(f"error: {reply.message}", style="red")
+    if isinstance(reply, QuitReply):
+        return Text("")
+    raise TypeError(f"no rendering for {type(reply).__name__}")  # pragma: no cover - mypy checks it
 
 
 def render_probe(result: ProbeResult, *, max_findings: int = 8) -> RenderableType:

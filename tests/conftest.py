@@ -17,7 +17,7 @@ def runbooks_dir() -> Path:
 def knowledge_settings():
     """The shipped runbooks and the project's index, built once if missing or stale."""
     from bot.config import KnowledgeSettings
-    from bot.knowledge.index_load import ensure_index
+    from bot.index.load import ensure_index
 
     settings = KnowledgeSettings()
     ensure_index(settings, progress=False)
@@ -26,6 +26,6 @@ def knowledge_settings():
 
 @pytest.fixture(scope="session")
 def matcher(knowledge_settings):
-    from bot.knowledge.index_load import open_matcher
+    from bot.index.load import open_matcher
 
     return open_matcher(knowledge_settings, rebuild=False)

@@ -1,3 +1,4 @@
 """The Kubernetes adapter: kubeconfig resolution, error translation and the read-only reader.
 
-Only `bot.cluster.reader` may talk to the kubernetes client on behalf of probes, and it only issues GET."""
+The only package that imports the kubernetes client (an import-linter contract); what it hands out is
+`ClusterReader`, whose single fetch function can only send GET."""

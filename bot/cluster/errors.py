@@ -1,56 +1,27 @@
-"""Cluster errors: one sentence each, naming the request that failed and what to do about it.
-
-The kubernetes client's and urllib3's exceptions are translated here and never travel further up."""
+"""Apiserver answers and transport faults as the project's errors: one sentence each, naming the request
+that failed and what to do about it. The kubernetes client's and urllib3's exceptions stop here."""
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 
-from bot.domain.errors import CnibotError
+from bot.domain.errors import (
+    ClusterError,
+    ClusterTimeoutError,
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+    ServerError,
+    TooManyRequestsError,
+    UnauthorizedError,
+    UnreachableError,
+)
 
 RBAC_FILE = "deploy/rbac.yaml"
 RBAC_ROLE = "ClusterRole cnibot-reader"
-
-
-class ClusterError(CnibotError):
-    """A request to the apiserver failed. `request` is e.g. 'GET /api/v1/pods?limit=500'."""
-
-    status: int | None = None
-
-    def __init__(self, message: str, *, request: str = "") -> None:
-        self.request = request
-        self.message = message
-        super().__init__(message)
-
-
-class NoKubeconfigError(ClusterError):
-    pass
-
-
-class UnreachableError(ClusterError):
-    pass
-
-
-class ClusterTimeoutError(ClusterError):
-    pass
-
-
-class UnauthorizedError(ClusterError):
-    status = 401
-
-
-class ForbiddenError(ClusterError):
-    status = 403
-
-
-class NotFoundError(ClusterError):
-    status = 404
-
-
-class ServerError(ClusterError):
-    pass
-
 
 _FORBIDDEN_DETAIL = re.compile(r'cannot (\w+) resource "([^"]+)" in API group "([^"]*)"')
 
@@ -67,7 +38,9 @@ def _status_message(body: bytes | str | None) -> str:
     return str(message)[:300] if message else ""
 
 
-def from_status(status: int, body: bytes | str | None, *, request: str, server: str) -> ClusterError:
+def from_status(
+    status: int, body: bytes | str | None, *, request: str, server: str, retry_after: str | None = None
+) -> ClusterError:
     """The project's error for an HTTP error status from the apiserver."""
     detail = _status_message(body)
     if status == 401:
@@ -90,6 +63,85 @@ def from_status(status: int, body: bytes | str | None, *, request: str, server: 
         )
     if status == 404:
         return NotFoundError(f"404 Not Found for {request}: {detail or 'no such resource'}", request=request)
-    error = ServerError(f"{status} from {server} for {request}: {detail or 'no message'}", request=request)
-    error.status = status
-    return error
+    if status == 409:
+        return ConflictError(
+            f"409 Conflict for {request}: {detail or 'the object changed since it was read'}", request=request
+        )
+    if status == 422:
+        return InvalidError(
+            f"422 Invalid for {request}: {detail or 'the apiserver rejected the object'}", request=request
+        )
+    if status == 429:
+        seconds = _seconds(retry_after)
+        wait = f"; it asks to retry after {seconds:g} s" if seconds is not None else ""
+        return TooManyRequestsError(
+            f"429 Too Many Requests from {server} for {request}: the apiserver is throttling{wait}",
+            request=request,
+            retry_after=seconds,
+        )
+    return ServerError(
+        f"{status} from {server} for {request}: {detail or 'no message'}", request=request, status=status
+    )
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def transport_error(
+    exc: BaseException, *, request: str, server: str, connect_timeout: float, read_timeout: float
+) -> ClusterError:
+    """A refused, unresolvable, untrusted or silent apiserver, as one sentence with the likely fix."""
+    reason = getattr(exc, "reason", None) or exc
+    name = type(reason).__name__
+    text = str(reason)
+    lowered = text.lower()
+    if "certificate verify failed" in lowered or "CertificateError" in name or "hostname mismatch" in lowered:
+        return UnreachableError(
+            f"TLS verification failed for {server} ({request}): {_tls_detail(text)}; check the kubeconfig's "
+            "certificate-authority-data and server address (or that no proxy intercepts TLS)",
+            request=request,
+        )
+    if "handshake" in lowered and ("timed out" in lowered or "timeout" in name.lower()):
+        return ClusterTimeoutError(
+            f"no TLS handshake from {server} within {connect_timeout:g} s for {request} "
+            "(something accepts connections there but does not speak TLS: wrong port, or a proxy in the way?)",
+            request=request,
+        )
+    if "ConnectTimeout" in name or (isinstance(reason, socket.timeout) and "connect" in lowered):
+        return ClusterTimeoutError(
+            f"could not connect to {server} within {connect_timeout:g} s for {request} "
+            "(firewall, VPN or wrong address?)",
+            request=request,
+        )
+    if "ReadTimeout" in name or isinstance(reason, socket.timeout | TimeoutError):
+        return ClusterTimeoutError(
+            f"timed out after {read_timeout:g} s waiting for {server} to answer {request} "
+            "(the apiserver is overloaded or not answering; raise CNIBOT_READ_TIMEOUT if lists are huge)",
+            request=request,
+        )
+    if "SSL" in name or "ssl" in lowered:
+        return UnreachableError(f"TLS error talking to {server} for {request}: {_tls_detail(text)}", request=request)
+    return UnreachableError(
+        f"cannot reach the apiserver at {server} for {request}: {_short(text)} "
+        "(is the cluster up and the kubeconfig's server address right?)",
+        request=request,
+    )
+
+
+_TLS_REASON = re.compile(r"\[SSL[^\]]*\]\s*([^(]+?)(?:\s*\(_ssl\.c:\d+\))?(?:'|\"|\)|$)")
+
+
+def _tls_detail(text: str) -> str:
+    m = _TLS_REASON.search(text)
+    return (m.group(1) if m else text.split(": ", 1)[-1]).strip()[:240]
+
+
+def _short(text: str) -> str:
+    for marker in ("Connection refused", "Name or service not known", "No route to host", "Network is unreachable"):
+        if marker in text:
+            return marker
+    return text.split(": ", 1)[-1][:240]

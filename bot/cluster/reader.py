@@ -7,37 +7,41 @@ time and memory at 150,000 pods)."""
 from __future__ import annotations
 
 import re
-import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
 from bot.cluster.connect import api_client
-from bot.cluster.errors import (
+from bot.cluster.errors import from_status, transport_error
+from bot.config import ClusterSettings
+from bot.domain.errors import (
+    BadResponseError,
     ClusterError,
     ClusterTimeoutError,
+    ForbiddenError,
     NotFoundError,
-    UnreachableError,
-    from_status,
 )
-from bot.config import ClusterSettings
 
 Query = dict[str, str | int]
-Fetch = Callable[[str, Query, str], bytes]  # path, query, Accept header -> body
+Fetch = Callable[..., bytes]  # (path, query, accept, timeout=None) -> body; timeout caps the read timeout
 JSON = "application/json, */*"
 # Server-side printed rows, as `kubectl get -o wide` asks for: a few hundred bytes a pod instead of kilobytes.
 TABLE = (
     "application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=Table;v=v1beta1;g=meta.k8s.io, application/json"
 )
+PING_PATH = "/api/v1/namespaces/kube-system"
 
 
 _CONTINUE = re.compile(rb'"continue":"([^"]+)"')
 
 
-def _describe(path: str, query: Query) -> str:
+def describe_request(path: str, query: Query) -> str:
     return f"GET {path}" + (f"?{urlencode(query)}" if query else "")
 
 
@@ -45,10 +49,10 @@ def get_only_fetch(api: Any, server: str, settings: ClusterSettings) -> Fetch:
     """A function that GETs `path` through the official client and returns the body, or raises ClusterError."""
     import urllib3
 
-    timeout = (settings.connect_timeout, settings.read_timeout)
-
-    def fetch(path: str, query: Query, accept: str = JSON) -> bytes:
-        request = _describe(path, query)
+    def fetch(path: str, query: Query, accept: str = JSON, timeout: float | None = None) -> bytes:
+        request = describe_request(path, query)
+        read_timeout = settings.read_timeout if timeout is None else min(settings.read_timeout, timeout)
+        connect_timeout = min(settings.connect_timeout, read_timeout)
         try:
             method, url, headers, _, _ = api.param_serialize(
                 method="GET",
@@ -57,55 +61,104 @@ def get_only_fetch(api: Any, server: str, settings: ClusterSettings) -> Fetch:
                 header_params={"Accept": accept},
                 auth_settings=["BearerToken"],
             )
-            response = api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+            response = api.call_api(
+                method, url, header_params=headers, _request_timeout=(connect_timeout, read_timeout)
+            )
             response.read()
             status, body = int(response.status), bytes(response.data or b"")
+            retry_after = (response.getheaders() or {}).get("Retry-After") if status == 429 else None
         except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise _transport_error(exc, request, server, settings) from exc
+            raise transport_error(
+                exc, request=request, server=server, connect_timeout=connect_timeout, read_timeout=read_timeout
+            ) from exc
         except ClusterError:
             raise
         except Exception as exc:  # the client raises ApiException(status=0) for TLS and other local faults
-            raise UnreachableError(f"cannot reach {server} for {request}: {exc}", request=request) from exc
+            raise transport_error(
+                exc, request=request, server=server, connect_timeout=connect_timeout, read_timeout=read_timeout
+            ) from exc
         if status >= 400:
-            raise from_status(status, body, request=request, server=server)
+            raise from_status(status, body, request=request, server=server, retry_after=retry_after)
         return body
 
     return fetch
 
 
-def _transport_error(exc: BaseException, request: str, server: str, settings: ClusterSettings) -> ClusterError:
-    reason = getattr(exc, "reason", None) or exc
-    name = type(reason).__name__
-    if "ReadTimeout" in name or (isinstance(reason, socket.timeout) and "connect" not in str(reason).lower()):
-        return ClusterTimeoutError(
-            f"timed out after {settings.read_timeout:g} s waiting for {server} to answer {request} "
-            "(the apiserver is overloaded or the list is huge; raise CNIBOT_READ_TIMEOUT)",
+def decode_json(body: bytes, *, request: str, server: str) -> dict[str, Any]:
+    """The JSON object an apiserver sends; anything else (a proxy's login page, garbage) is one sentence."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        start = " ".join(body[:60].decode("utf-8", "replace").split())
+        raise BadResponseError(
+            f"{server} answered {request} with something that is not JSON (it starts {start!r}); "
+            "is a proxy or login page in the way, or does the kubeconfig point at the wrong server?",
+            request=request,
+        ) from None
+    if not isinstance(data, dict):
+        raise BadResponseError(
+            f"{server} answered {request} with JSON that is not an object; it does not look like a Kubernetes "
+            "apiserver",
             request=request,
         )
-    if "ConnectTimeout" in name:
+    return data
+
+
+class SharedReads:
+    """One operation's reads (e.g. `probe all`): identical requests share one answer, whether it is in
+    flight or done, and no request outlives the operation's deadline. Answers over `keep_bytes` are
+    shared while in flight only, so a run never holds every page of a 150,000-pod list twice."""
+
+    def __init__(self, fetch: Fetch, *, seconds: float, server: str, keep_bytes: int = 2 << 20) -> None:
+        self._fetch = fetch
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.server = server
+        self.keep_bytes = keep_bytes
+        self._lock = threading.Lock()
+        self._memo: dict[tuple[str, tuple[tuple[str, str | int], ...], str], Future[bytes]] = {}
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _too_late(self, request: str) -> ClusterTimeoutError:
         return ClusterTimeoutError(
-            f"could not connect to {server} within {settings.connect_timeout:g} s for {request} "
-            "(firewall, VPN or wrong address?)",
+            f"no answer from {self.server} to {request} within this operation's {self.seconds:g} s deadline "
+            "(the apiserver is slow or not answering; CNIBOT_PROBE_DEADLINE sets the deadline)",
             request=request,
         )
-    return UnreachableError(
-        f"cannot reach the apiserver at {server} for {request}: {_short(reason)} "
-        "(is the cluster up and the kubeconfig's server address right?)",
-        request=request,
-    )
 
-
-def _short(reason: object) -> str:
-    text = str(reason)
-    for marker in (
-        "Connection refused",
-        "Name or service not known",
-        "No route to host",
-        "Network is unreachable",
-    ):
-        if marker in text:
-            return marker
-    return text.split(": ", 1)[-1][:160]
+    def __call__(self, path: str, query: Query, accept: str = JSON, timeout: float | None = None) -> bytes:
+        request = describe_request(path, query)
+        remaining = self.remaining()
+        if remaining <= 0:
+            raise self._too_late(request)
+        key = (path, tuple(sorted(query.items())), accept)
+        with self._lock:
+            future = self._memo.get(key)
+            mine = future is None
+            if future is None:
+                future = self._memo[key] = Future()
+        if not mine:
+            try:
+                return future.result(timeout=remaining)
+            except FutureTimeout:
+                raise self._too_late(request) from None
+        cap = remaining if timeout is None else min(remaining, timeout)
+        try:
+            body = self._fetch(path, query, accept, cap)
+        except ClusterTimeoutError as exc:
+            error = self._too_late(request) if self.remaining() <= 0.05 else exc
+            future.set_exception(error)
+            raise error from exc
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        future.set_result(body)
+        if len(body) > self.keep_bytes:
+            with self._lock:
+                self._memo.pop(key, None)
+        return body
 
 
 class ClusterReader:
@@ -121,8 +174,23 @@ class ClusterReader:
         return self._get(path, dict(query), JSON)
 
     def _get(self, path: str, query: Query, accept: str) -> dict[str, Any]:
-        data = orjson.loads(self._fetch(path, query, accept))
-        return data if isinstance(data, dict) else {}
+        body = self._fetch(path, query, accept)
+        return decode_json(body, request=describe_request(path, query), server=self.server)
+
+    def shared(self, *, seconds: float) -> ClusterReader:
+        """A reader for one operation: identical reads shared, every read within `seconds` from now."""
+        reads = SharedReads(self._fetch, seconds=seconds, server=self.server)
+        return ClusterReader(reads, server=self.server, where=self.where, page_size=self.page_size)
+
+    def ping(self, *, seconds: float) -> None:
+        """One small GET that any working apiserver answers at once: tells an unreachable, silent,
+        untrusted or impostor server from a working one before probes start. 403 and 404 count as
+        answers (the server is an apiserver; the probes will say what they may not read)."""
+        try:
+            body = self._fetch(PING_PATH, {}, JSON, seconds)
+        except (ForbiddenError, NotFoundError):
+            return
+        decode_json(body, request=describe_request(PING_PATH, {}), server=self.server)
 
     def get_optional(self, path: str, **query: str | int) -> dict[str, Any] | None:
         """The object, or None when the apiserver says 404 (e.g. a CNI's CRD group is not installed)."""
@@ -165,8 +233,7 @@ class ClusterReader:
                 if early:
                     query["continue"] = early.group(1).decode()
                     ahead = pool.submit(self._fetch, path, dict(query), accept)
-                data = orjson.loads(raw)
-                data = data if isinstance(data, dict) else {}
+                data = decode_json(raw, request=describe_request(path, query), server=self.server)
                 token = (data.get("metadata") or {}).get("continue")
                 yield data
                 if ahead is not None and token == query.get("continue"):

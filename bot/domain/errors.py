@@ -24,3 +24,86 @@ class RunbookError(CnibotError):
 
 class IndexUnavailableError(CnibotError):
     """The search index is missing, stale or unreadable and could not be rebuilt."""
+
+
+class SettingsError(UsageError):
+    """A setting (environment variable, settings file or flag) is missing or malformed."""
+
+
+class ClusterError(CnibotError):
+    """A request to the apiserver failed. `request` is e.g. 'GET /api/v1/pods?limit=500'.
+
+    Subclasses tell a retry loop and a writer what happened: the credentials (401), the permissions
+    (403), a missing object (404), a changed object (409), a rejected body (422), throttling (429),
+    the server (5xx), the transport (unreachable, timeout) or an answer that is not the API's."""
+
+    status: int | None = None
+    retryable = False
+
+    def __init__(self, message: str, *, request: str = "") -> None:
+        self.request = request
+        self.message = message
+        super().__init__(message)
+
+
+class NoKubeconfigError(ClusterError):
+    """No usable kubeconfig or in-cluster service account."""
+
+
+class UnreachableError(ClusterError):
+    """The connection failed (refused, DNS, TLS verification, routing)."""
+
+
+class ClusterTimeoutError(ClusterError):
+    """No answer within the connect or read timeout, or the operation's deadline passed."""
+
+    retryable = True
+
+
+class BadResponseError(ClusterError):
+    """The server answered, but not as a Kubernetes apiserver does (a proxy or login page, garbage)."""
+
+
+class UnauthorizedError(ClusterError):
+    status = 401
+
+
+class ForbiddenError(ClusterError):
+    status = 403
+
+
+class NotFoundError(ClusterError):
+    status = 404
+
+
+class ConflictError(ClusterError):
+    """409: the object changed since it was read (resourceVersion) or already exists."""
+
+    status = 409
+
+
+class InvalidError(ClusterError):
+    """422: the apiserver rejected the object as invalid."""
+
+    status = 422
+
+
+class TooManyRequestsError(ClusterError):
+    """429: the apiserver throttles us; `retry_after` seconds if it said."""
+
+    status = 429
+    retryable = True
+
+    def __init__(self, message: str, *, request: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, request=request)
+        self.retry_after = retry_after
+
+
+class ServerError(ClusterError):
+    """5xx, or any other unexpected status."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, request: str = "", status: int | None = None) -> None:
+        super().__init__(message, request=request)
+        self.status = status

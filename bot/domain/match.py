@@ -16,7 +16,7 @@ class RunbookMatch:
 
 
 @dataclass(frozen=True)
-class Lookalike:
+class LookalikeMatch:
     """The paste is closest to a known non-CNI fault."""
 
     id: str
@@ -41,7 +41,7 @@ class MatchResult:
     query: str
     confident: bool
     matches: tuple[RunbookMatch, ...]
-    lookalike: Lookalike | None = None
+    lookalike: LookalikeMatch | None = None
     groups: tuple[ErrorGroup, ...] = field(default=())
     lines_scanned: int = 1
 

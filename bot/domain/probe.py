@@ -61,3 +61,45 @@ def worst(statuses: list[str]) -> Status:
         return "ok"
     top = max(statuses, key=lambda s: STATUS_ORDER[s])
     return cast(Status, top)
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """Which cluster an answer is about; `simulated` is never left for the reader to guess."""
+
+    description: str
+    server: str
+    simulated: bool = False
+    scenario: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "server": self.server,
+            "source": self.description,
+            "simulated": self.simulated,
+            "scenario": self.scenario or None,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeReport:
+    """A probe run: the cluster, each probe's result, or one reason why the cluster could not be asked."""
+
+    cluster: ClusterInfo
+    results: tuple[ProbeResult, ...]
+    cluster_error: str | None = None
+    cluster_request: str | None = None
+    not_run: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        """Nothing useful came back: the cluster could not be asked, or every probe failed."""
+        return self.cluster_error is not None or all(r.status == "error" for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"cluster": self.cluster.to_json(), "results": [r.to_json() for r in self.results]}
+        if self.cluster_error is not None:
+            data["error"] = self.cluster_error
+            data["request"] = self.cluster_request
+            data["not_run"] = list(self.not_run)
+        return data

@@ -4,10 +4,13 @@ SQLite, plus the ONNX export for queries and the fitted score calibration, recor
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sqlite3
 import shutil
 import sys
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,15 @@ from bot.config import PROJECT_ROOT
 from bot.domain.errors import IndexUnavailableError
 from bot.domain.runbook import Lookalike, Runbook
 from bot.knowledge.fusion import SIGNALS, Calibration, features, fit_logistic
-from bot.knowledge.index_files import INDEX_FORMAT, source_hashes
+from bot.index.files import INDEX_FORMAT, source_hashes
 from bot.knowledge.loader import LOOKALIKES_FILE, read_lookalikes, read_runbooks
 from bot.knowledge.passages import LOOKALIKE_PREFIX, Passage, build_passages
-from bot.knowledge.search import Owner, SearchIndex, make_dense_index
+from bot.index.dense import make_dense_index, prepare_for_queries
+from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
 from bot.knowledge.tokens import tokenize
+
+log = logging.getLogger(__name__)
 
 TRAINING_KINDS = ("sample", "symptom")
 FIRST_STEPS = 3
@@ -119,7 +125,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
         raise IndexUnavailableError("cannot build the index: the runbooks yield no passages")
     owners = owners_of(passages, runbooks, lookalikes)
 
-    from bot.knowledge.export_onnx import SentenceModel, resolve_model, verify_export
+    from bot.index.export_onnx import SentenceModel, resolve_model, verify_export
 
     model_path = resolve_model(model_ref)
     staging = index_dir / f".build-{os.getpid()}"
@@ -146,7 +152,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
         _write_passages(staging / "passages.db", passages)
 
         records = signature_records(runbooks, lookalikes)
-        index = SearchIndex(owners, SignatureSet.from_records(records), bm25, dense)
+        index = SearchIndex(owners, SignatureSet.from_records(records), bm25, dense, top_k=prepare_for_queries(dense))
         calibrations, n_queries = fit_calibrations(index, passages, vectors)
         manifest = {
             "format": INDEX_FORMAT,
@@ -174,7 +180,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
 
 def _say(enabled: bool, message: str) -> None:
     if enabled:
-        print(f"cnibot: {message}", file=sys.stderr)
+        log.info(message)
 
 
 def _embed_with_progress(model: Any, texts: list[str], progress: bool) -> np.ndarray[Any, np.dtype[np.float32]]:
@@ -202,20 +208,15 @@ def verification_sample(texts: list[str], size: int = VERIFY_SAMPLE) -> list[int
 
 
 def _write_passages(path: Path, passages: list[Passage]) -> None:
-    import sqlite_utils
-
-    db = sqlite_utils.Database(path, recreate=True)
-    table = db.table("passages")
-    table.insert_all(
-        (
-            {"id": i, "owner": p.owner, "kind": p.kind, "text": p.text, "search_text": p.search_text}
-            for i, p in enumerate(passages)
-        ),
-        pk="id",
-        batch_size=1000,
-    )
-    table.create_index(["owner"])
-    db.close()
+    # plain sqlite3: one table written once; sqlite-utils serves the bot's store (bot.store), not the index
+    path.unlink(missing_ok=True)
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("create table passages (id integer primary key, owner text, kind text, text text, search_text text)")
+        db.executemany(
+            "insert into passages values (?, ?, ?, ?, ?)",
+            ((i, p.owner, p.kind, p.text, p.search_text) for i, p in enumerate(passages)),
+        )
+        db.execute("create index idx_passages_owner on passages (owner)")
 
 
 def _publish(staging: Path, index_dir: Path) -> None:

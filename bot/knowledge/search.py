@@ -1,5 +1,7 @@
 """The three retrieval signals over an index: per candidate (runbook or look-alike), the strongest
-signature weight, the best BM25 score and the best cosine similarity, with the passages behind them."""
+signature weight, the best BM25 score and the best cosine similarity, with the passages behind them.
+
+The BM25 and vector indexes are handed in, built and loaded by `bot.index`; this module only queries them."""
 
 from __future__ import annotations
 
@@ -14,33 +16,6 @@ from bot.knowledge.tokens import tokenize
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 DENSE_TOP_K = 128  # rows asked of faiss; owners beyond them get the 128th score (an upper bound)
-HNSW_ABOVE = 20_000  # passages; below this an exact flat scan is faster than a graph walk
-
-
-def make_dense_index(vectors: np.ndarray[Any, np.dtype[np.float32]]) -> Any:
-    """An inner-product faiss index: exact for the shipped knowledge base, HNSW for very large ones."""
-    import faiss
-
-    dimension = vectors.shape[1]
-    if len(vectors) > HNSW_ABOVE:
-        index: Any = faiss.IndexHNSWFlat(dimension, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-    else:
-        index = faiss.IndexFlatIP(dimension)
-    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-def prepare_for_queries(index: Any) -> int:
-    """Tune a loaded faiss index for one-query-at-a-time use; returns how many rows to ask for."""
-    import faiss
-
-    # One query at a time: OpenMP threads only contend with onnxruntime's for the two cores.
-    faiss.omp_set_num_threads(1)
-    hnsw = getattr(index, "hnsw", None)
-    if hnsw is not None:
-        hnsw.efSearch = max(hnsw.efSearch, DENSE_TOP_K)
-    return DENSE_TOP_K
 
 
 @dataclass(frozen=True)
@@ -83,7 +58,9 @@ class Signals:
 class SearchIndex:
     """Signatures, a BM25 retriever and a faiss inner-product index over the same passage rows."""
 
-    def __init__(self, owners: Sequence[Owner], signatures: SignatureSet, bm25: Any, dense: Any) -> None:
+    def __init__(
+        self, owners: Sequence[Owner], signatures: SignatureSet, bm25: Any, dense: Any, *, top_k: int = DENSE_TOP_K
+    ) -> None:
         self.owners = list(owners)
         self.owner_pos = {o.id: i for i, o in enumerate(self.owners)}
         self.signatures = signatures
@@ -91,7 +68,7 @@ class SearchIndex:
         self.dense = dense
         self.size = self.owners[-1].end if self.owners else 0
         self.starts = np.array([o.start for o in self.owners], dtype=np.int64)
-        self.top_k = prepare_for_queries(dense)
+        self.top_k = top_k
         self.owner_of_row = np.repeat(np.arange(len(self.owners)), [o.end - o.start for o in self.owners])
 
     def signals(

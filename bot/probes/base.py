@@ -3,13 +3,16 @@ listed, and an optional matcher that names the runbook for an error message."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.cluster.errors import ClusterError
+from bot.domain.errors import ClusterError
 from bot.domain.probe import Finding, ProbeResult, Status, worst
+
+log = logging.getLogger(__name__)
 
 RunbookFor = Callable[[list[str]], list[str | None]]  # error texts -> runbook id (or None) for each
 
@@ -65,16 +68,11 @@ def run_probe(probe: Probe, ctx: Any) -> ProbeResult:
     try:
         outcome = probe.run(ctx)
     except ClusterError as exc:
-        return ProbeResult(
-            probe.id,
-            probe.title,
-            "error",
-            exc.message,
-            commands=probe.commands,
-            error=exc.message,
-            request=exc.request or None,
-            seconds=time.perf_counter() - started,
-        )
+        return failed_result(probe, exc.message, request=exc.request, seconds=time.perf_counter() - started)
+    except Exception as exc:  # a probe's own bug, or data it did not expect: one result, not a crash
+        log.exception("probe %s failed", probe.id)
+        message = f"the probe failed on data it did not expect ({type(exc).__name__}: {exc}); please report it"
+        return failed_result(probe, message, seconds=time.perf_counter() - started)
     return ProbeResult(
         probe.id,
         probe.title,
@@ -84,4 +82,17 @@ def run_probe(probe: Probe, ctx: Any) -> ProbeResult:
         outcome.commands or probe.commands,
         outcome.data,
         seconds=time.perf_counter() - started,
+    )
+
+
+def failed_result(probe: Probe, message: str, *, request: str = "", seconds: float = 0.0) -> ProbeResult:
+    return ProbeResult(
+        probe.id,
+        probe.title,
+        "error",
+        message,
+        commands=probe.commands,
+        error=message,
+        request=request or None,
+        seconds=seconds,
     )

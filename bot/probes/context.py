@@ -3,13 +3,44 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from bot.cluster.errors import ForbiddenError
+from bot.domain.errors import ForbiddenError
 from bot.probes.base import Reader, RunbookFor
+
+T = TypeVar("T")
+
+
+class shared_once(Generic[T]):
+    """Like functools.cached_property, but safe when probes run in parallel: the first probe to ask
+    computes the value while the others wait for it, so a list is fetched once per run. A failure is
+    not cached (the shared reader already remembers the failed request for this run)."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        values: dict[str, Any] = obj._shared_values
+        if self.name in values:
+            return values[self.name]  # type: ignore[no-any-return]
+        with obj._shared_guard:
+            lock = obj._shared_locks.setdefault(self.name, threading.RLock())
+        with lock:
+            if self.name not in values:
+                values[self.name] = self.func(obj)
+            return values[self.name]  # type: ignore[no-any-return]
+
 
 CALICO = "/apis/crd.projectcalico.org/v1"
 CILIUM = "/apis/cilium.io/v2"
@@ -147,17 +178,20 @@ class ProbeContext:
         self.reader = reader
         self.runbook_for = runbook_for
         self._optional_lists: dict[str, list[dict[str, Any]] | None] = {}
+        self._shared_values: dict[str, Any] = {}
+        self._shared_locks: dict[str, threading.RLock] = {}
+        self._shared_guard = threading.Lock()
 
     def runbooks_for(self, texts: list[str]) -> list[str | None]:
         if self.runbook_for is None or not texts:
             return [None] * len(texts)
         return self.runbook_for(texts)
 
-    @cached_property
+    @shared_once
     def nodes(self) -> list[dict[str, Any]]:
         return self.reader.items("/api/v1/nodes")
 
-    @cached_property
+    @shared_once
     def pods(self) -> list[PodInfo]:
         """Every pod, read as server-printed table rows where the apiserver offers them (a few hundred
         bytes a pod instead of kilobytes: 150,000 pods in seconds), else as full objects.
@@ -186,12 +220,12 @@ class ProbeContext:
                 out.extend(pod_info(item) for item in document.get("items") or [])
         return out
 
-    @cached_property
+    @shared_once
     def node_of_pod(self) -> dict[str, str]:
         """namespace/name -> node, for events whose source names no host."""
         return {p.key: p.node for p in self.pods}
 
-    @cached_property
+    @shared_once
     def node_ips(self) -> frozenset[str]:
         return frozenset(
             str(a.get("address"))
@@ -200,7 +234,7 @@ class ProbeContext:
             if a.get("type") in ("InternalIP", "ExternalIP")
         )
 
-    @cached_property
+    @shared_once
     def daemonsets(self) -> list[dict[str, Any]]:
         return self.reader.items("/apis/apps/v1/daemonsets")
 
@@ -225,7 +259,7 @@ class ProbeContext:
             self._optional_lists[path] = self.reader.items_optional(path)
         return self._optional_lists[path]
 
-    @cached_property
+    @shared_once
     def cni_pods(self) -> list[PodInfo]:
         """The CNI agent pods: table rows for all (one per node: 5,000 on a large cluster), then the full
         object of each troubled one, for the crash-loop details a row does not carry."""
@@ -246,7 +280,7 @@ class ProbeContext:
                 pods[i] = pod_info(full)
         return pods
 
-    @cached_property
+    @shared_once
     def cni(self) -> Any:
         from bot.probes.detect import detect_cni
 

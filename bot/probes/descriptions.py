@@ -4,7 +4,7 @@ Kept free of imports so that `cnibot runbook check` stays fast; a test asserts i
 
 from __future__ import annotations
 
-PROBES: dict[str, str] = {
+PROBE_DESCRIPTIONS: dict[str, str] = {
     "cni.detect": "Which CNI is installed (Calico, Flannel, Cilium, other) and its version.",
     "cni.pods": "CNI DaemonSet health: desired/ready/available, pods not Ready, crash loops, per node.",
     "nodes.network": "Nodes NotReady or NetworkUnavailable, with the condition's reason and message.",

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 
 from bot.domain.errors import UsageError
 from bot.domain.probe import ProbeResult
-from bot.probes.base import Probe, run_probe
+from bot.probes.base import Probe, failed_result, run_probe
 from bot.probes.cni import CniLogsProbe, CniPodsProbe, DetectProbe
-from bot.probes.config import MtuProbe, PodCidrProbe
 from bot.probes.context import ProbeContext
 from bot.probes.ipam import IpamUsageProbe
+from bot.probes.netconfig import MtuProbe, PodCidrProbe
 from bot.probes.nodes import NodesNetworkProbe
 from bot.probes.pods import PodIpsProbe, SandboxFailuresProbe
 
@@ -38,6 +40,43 @@ def resolve(probe_id: str) -> str:
     return resolved
 
 
-def run_probes(ids: Iterable[str], ctx: ProbeContext) -> list[ProbeResult]:
-    """Run each probe once, in order; a failing probe is reported and the others still run."""
-    return [run_probe(PROBES[resolve(i)], ctx) for i in dict.fromkeys(ids)]
+WORKERS = 4  # probes in flight at once: most time is spent waiting for the apiserver
+
+
+def run_probes(ids: Iterable[str], ctx: ProbeContext, *, seconds: float | None = None) -> list[ProbeResult]:
+    """Run each probe once, several at a time, results in the order asked; a failing probe is reported and
+    the others still run. With `seconds`, the run ends by then: a probe still waiting is reported as
+    timed out (the reader's own deadline makes its requests give up too, so no thread lingers long)."""
+    order = [resolve(i) for i in dict.fromkeys(ids)]
+    results: dict[str, ProbeResult] = {}
+    queue = list(order)
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                probe_id = queue.pop(0)
+            result = run_probe(PROBES[probe_id], ctx)
+            with lock:
+                results[probe_id] = result
+
+    # daemon threads: a probe stuck on a silent apiserver must not keep the process alive
+    threads = [threading.Thread(target=work, daemon=True, name="cnibot-probe") for _ in range(min(WORKERS, len(order)))]
+    deadline = None if seconds is None else time.monotonic() + seconds
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    with lock:
+        return [results.get(i) or _out_of_time(i, seconds or 0.0) for i in order]
+
+
+def _out_of_time(probe_id: str, seconds: float) -> ProbeResult:
+    return failed_result(
+        PROBES[probe_id],
+        f"did not finish within the {seconds:g} s deadline of this probe run (the apiserver is slow or not "
+        "answering; CNIBOT_PROBE_DEADLINE sets the deadline)",
+        seconds=seconds,
+    )

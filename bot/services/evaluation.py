@@ -4,12 +4,14 @@ on request, for each signal alone and a plain BM25 baseline over the same runboo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from bot.config import KnowledgeSettings
 from bot.knowledge.batch import Case, read_batch
+from bot.knowledge.fusion import Calibration
+from bot.knowledge.matcher import Matcher
 
 NONE = "none"
 
@@ -78,13 +80,10 @@ def score(system: str, cases: Sequence[Case], predictions: Sequence[Prediction])
     return report
 
 
-def plain_bm25(settings: KnowledgeSettings) -> Callable[[Sequence[str]], list[Prediction]]:
+def plain_bm25(files: Sequence[Path]) -> Callable[[Sequence[str]], list[Prediction]]:
     """The baseline: BM25 over each runbook's whole file, lower-cased words, no normalisation."""
     import bm25s
 
-    from bot.knowledge.loader import runbook_files
-
-    files = runbook_files(settings.runbooks_dir)
     ids = [f.stem for f in files]
     words = re.compile(r"\w+")
     retriever = bm25s.BM25()
@@ -101,14 +100,17 @@ def plain_bm25(settings: KnowledgeSettings) -> Callable[[Sequence[str]], list[Pr
     return predict
 
 
-def evaluate_file(settings: KnowledgeSettings, path: str, *, signals: bool = False) -> list[Report]:
-    from bot.knowledge.fusion import Calibration
-    from bot.knowledge.index_files import IndexPaths, read_manifest
-    from bot.knowledge.index_load import open_matcher
-
+def evaluate_file(
+    matcher: Matcher,
+    path: str,
+    *,
+    signal_calibrations: Mapping[str, Calibration] | None = None,
+    baseline_files: Sequence[Path] = (),
+) -> list[Report]:
+    """The fused matcher's report; with `signal_calibrations`, each signal alone too, and with
+    `baseline_files`, a plain BM25 baseline over those runbook files."""
     cases = read_batch(path, labelled=True)
     texts = [c.text for c in cases]
-    matcher = open_matcher(settings, progress=True)
 
     def predict_with(calibration: Calibration | None) -> list[Prediction]:
         if calibration is not None:
@@ -117,15 +119,16 @@ def evaluate_file(settings: KnowledgeSettings, path: str, *, signals: bool = Fal
         return [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results]
 
     reports = [score("fused", cases, predict_with(None))]
-    if signals:
-        manifest = read_manifest(IndexPaths(settings.index_dir)) or {}
+    if signal_calibrations:
         fused, shortcut = matcher.calibration, matcher.shortcut
         matcher.shortcut = None  # each signal alone, as itself
-        for name in ("signatures", "lexical", "dense"):
-            calibration = Calibration.from_json(manifest["calibration"][name])
-            reports.append(score(f"{name} alone", cases, predict_with(calibration)))
-        matcher.calibration, matcher.shortcut = fused, shortcut
-        reports.append(score("plain BM25 baseline", cases, plain_bm25(settings)(texts)))
+        try:
+            for name, calibration in signal_calibrations.items():
+                reports.append(score(f"{name} alone", cases, predict_with(calibration)))
+        finally:
+            matcher.calibration, matcher.shortcut = fused, shortcut
+    if baseline_files:
+        reports.append(score("plain BM25 baseline", cases, plain_bm25(baseline_files)(texts)))
     return reports
 
 

@@ -1,17 +1,46 @@
-"""Running probes for a caller (CLI, console): resolve ids, share one context, name runbooks via the matcher."""
+"""Running probes for a request: which probes, against which cluster, within one deadline, with
+runbooks named for the errors the probes read."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from bot.domain.errors import UsageError
+from bot.domain.errors import ClusterError, UsageError
 from bot.domain.match import MatchResult
-from bot.domain.probe import ProbeResult
+from bot.domain.probe import ClusterInfo, ProbeReport
 from bot.domain.runbook import Runbook
 from bot.knowledge.signatures import SignatureSet
 from bot.probes.base import Reader, RunbookFor
 from bot.probes.context import ProbeContext
 from bot.probes.registry import PROBES, resolve, run_probes
+
+log = logging.getLogger(__name__)
+
+PING_SECONDS = 5.0  # a working apiserver answers a small GET in milliseconds
+
+
+class RunReader(Reader, Protocol):
+    """A reader for one run: the probes' GETs, plus a quick check that the server is an apiserver."""
+
+    def ping(self, *, seconds: float) -> None: ...
+
+
+class SharableReader(Protocol):
+    """What the probing service needs of a cluster reader (bot.cluster.reader.ClusterReader)."""
+
+    def shared(self, *, seconds: float) -> RunReader: ...
+
+
+@dataclass
+class ClusterHandle:
+    """An open cluster connection, as the composition root hands it over."""
+
+    reader: SharableReader
+    info: ClusterInfo
+    close: Callable[[], None]
 
 
 def probe_ids_for(target: str) -> list[str]:
@@ -82,5 +111,55 @@ def lazy_namer(load: Callable[[], Callable[[Sequence[str]], Sequence[MatchResult
     return name
 
 
-def run(ids: Sequence[str], reader: Reader, *, runbook_for: RunbookFor | None = None) -> list[ProbeResult]:
-    return run_probes(ids, ProbeContext(reader, runbook_for=runbook_for))
+class Probing:
+    """Probe runs against one cluster, opened on first use and kept until `close`."""
+
+    def __init__(
+        self,
+        *,
+        open_cluster: Callable[[], ClusterHandle],
+        runbooks: Callable[[], Sequence[Runbook]],
+        namer: RunbookFor,
+        deadline: float,
+    ) -> None:
+        self._open_cluster = open_cluster
+        self._runbooks = runbooks
+        self._namer = namer
+        self.deadline = deadline
+        self._handle: ClusterHandle | None = None
+
+    def ids_for(self, target: str, runbook: str | None = None) -> list[str]:
+        """The probes a request names: `all`, a probe id or alias, or `for RUNBOOK_ID`."""
+        if target == "for":
+            if not runbook:
+                raise UsageError("`probe for` needs a runbook id, e.g. `probe for ipam-exhausted`")
+            return probes_of_runbook(runbook, self._runbooks())
+        if runbook:
+            raise UsageError(f"unexpected argument {runbook!r} after {target!r}")
+        return probe_ids_for(target)
+
+    def cluster(self) -> ClusterHandle:
+        if self._handle is None:
+            self._handle = self._open_cluster()
+        return self._handle
+
+    def run(self, ids: Sequence[str]) -> ProbeReport:
+        """Run the probes within the deadline. An unreachable, silent, untrusted or impostor cluster is
+        reported once, before any probe starts, instead of once per probe."""
+        handle = self.cluster()
+        reader = handle.reader.shared(seconds=self.deadline)
+        try:
+            reader.ping(seconds=min(PING_SECONDS, self.deadline))
+        except ClusterError as exc:
+            log.debug("cluster check failed: %s", exc.message)
+            return ProbeReport(handle.info, (), exc.message, exc.request or None, tuple(ids))
+        ctx = ProbeContext(reader, runbook_for=self._namer)
+        results = run_probes(ids, ctx, seconds=self.deadline)
+        for r in results:
+            log.debug("probe %s: %s in %.2f s", r.probe, r.status, r.seconds)
+        return ProbeReport(handle.info, tuple(results))
+
+    def close(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            handle.close()

@@ -161,7 +161,10 @@ def test_runbook_commands() -> None:
     assert shown.returncode == 0 and "Case study" in shown.stdout.decode()
     missing = cnibot("runbook", "show", "nope")
     assert missing.returncode == 2
-    assert missing.stderr.decode() == "cnibot: error: no runbook 'nope'; `cnibot runbook list` shows the ids\n"
+    assert (
+        missing.stderr.decode()
+        == "cnibot: error: no runbook 'nope'; `cnibot runbook list` (or `list` in the console) shows the ids\n"
+    )
     checked = cnibot("runbook", "check")
     assert checked.returncode == 0 and checked.stdout.decode().startswith("ok: 15 runbooks checked")
 

@@ -43,12 +43,17 @@ def test_probe_list() -> None:
 def test_probe_ipam_json_contract() -> None:
     done = cnibot("probe", "ipam", "--json", "--sim", "ipam-exhausted")
     assert done.returncode == 0, done.stderr
-    data = json.loads(done.stdout)
+    document = json.loads(done.stdout)
+    # the same shape as `probe all --json`: the data once, under its result (not repeated at the top)
+    assert set(document) == {"cluster", "results"} and document["cluster"]["simulated"] is True
+    assert done.stdout.count(b'"leaked":') == 1
+    result = document["results"][0]
+    data = result["data"]
     assert data["backend"] == "calico"
     assert {"name", "cidr", "capacity", "allocated", "free", "utilization"} <= set(data["pools"][0])
     assert {"node", "blocks", "capacity", "allocated"} <= set(data["nodes"][0])
     assert {"ip", "handle", "namespace", "pod", "node"} == set(data["leaked"][0])
-    assert data["status"] == "critical" and data["probe"] == "ipam.usage"
+    assert result["status"] == "critical" and result["probe"] == "ipam.usage"
 
 
 def test_probe_all_json_is_one_document() -> None:
@@ -91,8 +96,9 @@ def test_console_runs_probes_on_the_embedded_simulated_cluster(tmp_path: Path) -
     done = cnibot("run", env=env, stdin=b"no IPs available in block\n\nprobe for ipam-exhausted\n")
     assert done.returncode == 0, done.stderr
     out = done.stdout.decode()
+    assert out.startswith("No kubeconfig found: probes run against a SIMULATED cluster (scenario 'ipam-exhausted')")
     assert "Runbook: ipam-exhausted" in out
-    assert "Type `probe for ipam-exhausted`" in out
+    assert "`probe for ipam-exhausted` in the console" in out
     assert "SIMULATED cluster, scenario 'ipam-exhausted'" in out
     assert "leaked address(es)" in out
 
@@ -112,7 +118,7 @@ def test_sim_serve_writes_a_kubeconfig_and_serves(tmp_path: Path) -> None:
         assert kubeconfig.exists()
         done = cnibot("probe", "cni.detect", "--json", "--kubeconfig", str(kubeconfig))
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["cni"] == "calico"
+        assert json.loads(done.stdout)["results"][0]["data"]["cni"] == "calico"
     finally:
         server.terminate()
         server.wait(timeout=10)

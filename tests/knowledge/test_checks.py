@@ -4,7 +4,7 @@ from pathlib import Path
 
 from bot.knowledge.checks import REQUIRED_IDS, check_directory, check_runbooks
 from bot.knowledge.loader import parse_runbook
-from bot.probes.catalog import PROBES
+from bot.probes.descriptions import PROBE_DESCRIPTIONS
 from tests.knowledge.runbook_text import runbook_text
 
 
@@ -15,7 +15,7 @@ def _parse(rid: str, **overrides: object):
 
 
 def _messages(runbooks, **kw) -> list[str]:
-    return [str(p) for p in check_runbooks(runbooks, probe_ids=PROBES, required_ids=(), **kw)]
+    return [str(p) for p in check_runbooks(runbooks, probe_ids=PROBE_DESCRIPTIONS, required_ids=(), **kw)]
 
 
 def test_clean_set_has_no_problems() -> None:
@@ -56,13 +56,13 @@ def test_duplicate_ids_unknown_probe_and_dangling_related() -> None:
 
 def test_required_ids_and_case_study_sections() -> None:
     rb = _parse("mtu-mismatch")
-    messages = [str(p) for p in check_runbooks([rb], probe_ids=PROBES, required_ids=("mtu-mismatch", "x"))]
+    messages = [str(p) for p in check_runbooks([rb], probe_ids=PROBE_DESCRIPTIONS, required_ids=("mtu-mismatch", "x"))]
     assert "runbooks: required runbook 'x' is missing" in messages
     assert "runbooks/mtu-mismatch.md: body: needs a `## Case study` section" in messages
 
 
 def test_shipped_runbooks_pass_every_check(runbooks_dir: Path) -> None:
-    problems = check_directory(runbooks_dir, probe_ids=PROBES)
+    problems = check_directory(runbooks_dir, probe_ids=PROBE_DESCRIPTIONS)
     assert [str(p) for p in problems] == []
 
 

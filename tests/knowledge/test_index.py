@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.knowledge.index_files import IndexPaths, read_manifest, staleness
+from bot.index.files import IndexPaths, read_manifest, staleness
 
 
 def test_index_is_current_and_records_what_it_was_built_from(knowledge_settings) -> None:
@@ -31,8 +31,8 @@ def test_editing_a_runbook_makes_the_index_stale(knowledge_settings, tmp_path: P
 
 
 def test_onnx_query_path_agrees_with_sentence_transformers(knowledge_settings) -> None:
-    from bot.knowledge.embedder import OnnxEmbedder
-    from bot.knowledge.export_onnx import SentenceModel, resolve_model
+    from bot.index.embedder import OnnxEmbedder
+    from bot.index.export_onnx import SentenceModel, resolve_model
 
     texts = [
         "no IPs available in block",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.batch import read_batch
-from bot.knowledge.evaluate import Prediction, score
 from bot.knowledge.loader import read_lookalikes, read_runbooks
+from bot.services.evaluation import Prediction, score
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"

@@ -7,7 +7,7 @@ import pytest
 
 from bot.cluster.reader import ClusterReader, connect
 from bot.config import ClusterSettings
-from bot.probes.service import runbook_namer
+from bot.services.probing import runbook_namer
 from bot.sim.scenarios import SCENARIOS, build_scenario
 from bot.sim.server import SimCluster
 

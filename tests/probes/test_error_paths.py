@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.cluster.errors import NoKubeconfigError, UnreachableError
 from bot.cluster.reader import connect
 from bot.config import ClusterSettings
+from bot.domain.errors import NoKubeconfigError, UnreachableError
 from bot.probes.registry import PROBES
-from bot.probes.service import run
 from bot.sim.scenarios import build_scenario
 from bot.sim.server import SimCluster
 from tests.probes.conftest import reader_for
+from tests.probes.helpers import run
 
 
 def test_forbidden_list_is_one_probe_error_and_the_rest_still_run(tmp_path: Path) -> None:
@@ -85,10 +85,7 @@ current-context: x
     assert result.status == "error" and "Connection refused" in (result.error or "")
 
 
-def test_no_kubeconfig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
+def test_no_kubeconfig(tmp_path: Path) -> None:
     with pytest.raises(NoKubeconfigError) as caught:
-        connect(ClusterSettings())
+        connect(ClusterSettings(home=tmp_path))
     assert str(caught.value).startswith(f"no kubeconfig found (tried {tmp_path}/.kube/config and the in-cluster")

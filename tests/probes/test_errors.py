@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bot.cluster.errors import ForbiddenError, NotFoundError, UnauthorizedError, from_status
+from bot.cluster.errors import from_status
+from bot.domain.errors import ForbiddenError, NotFoundError, UnauthorizedError
 
 
 def status_body(message: str, code: int) -> bytes:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bot.domain.runbook import Signature
 from bot.knowledge.signatures import SignatureSet
-from bot.probes.service import signature_first_namer
+from bot.services.probing import signature_first_namer
 
 
 def test_strong_unambiguous_signatures_decide_and_the_rest_go_to_the_matcher_once() -> None:

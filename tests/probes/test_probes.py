@@ -6,8 +6,8 @@ import pytest
 
 from bot.domain.probe import ProbeResult
 from bot.probes.registry import PROBES
-from bot.probes.service import run
 from bot.sim.scenarios import SCENARIOS
+from tests.probes.helpers import run
 
 
 def one(clusters, scenario: str, probe: str, namer) -> ProbeResult:

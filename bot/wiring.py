@@ -1,0 +1,191 @@
+"""The composition root: the one place that reads settings (once), builds the adapters (index, cluster,
+simulated cluster) and hands them to the services. Front ends (CLI, console, and next Slack) get an
+`App` from here and call its services; nothing else constructs a client."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+from bot.config import Settings
+from bot.domain.errors import CnibotError, UsageError
+from bot.domain.probe import ClusterInfo
+from bot.domain.runbook import Runbook
+from bot.knowledge.fusion import Calibration
+from bot.knowledge.matcher import Matcher
+from bot.logs import configure_logging
+from bot.probes.base import RunbookFor
+from bot.services.answers import Answering
+from bot.services.conversation import Conversation
+from bot.services.probing import ClusterHandle, Probing, lazy_namer, signature_first_namer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClusterChoice:
+    """Which cluster a command talks to, from its flags. The simulated cluster is used only when asked
+    for: `sim` names a scenario, or `sim_if_no_kubeconfig` (`cnibot run`, i.e. `make run`) lets the
+    local console fall back to it, saying so on its first line."""
+
+    kubeconfig: str = ""
+    context: str = ""
+    sim: str = ""
+    sim_if_no_kubeconfig: bool = False
+
+
+def scenario_names() -> list[str]:
+    from bot.sim.scenarios import SCENARIOS
+
+    return list(SCENARIOS)
+
+
+def check_scenario(name: str, *, setting: str = "--sim") -> str:
+    names = scenario_names()
+    if name not in names:
+        raise UsageError(f"{setting}: no scenario {name!r}; choose one of {', '.join(names)}")
+    return name
+
+
+class App:
+    """Everything a front end needs, built lazily: a `cnibot match` never loads the cluster client, and
+    a `cnibot probe` loads the matcher only if a probe finds an error that signatures cannot name."""
+
+    def __init__(self, settings: Settings, choice: ClusterChoice = ClusterChoice()) -> None:
+        if choice.sim and (choice.kubeconfig or choice.context):
+            raise UsageError("--sim runs against the simulated cluster; drop --kubeconfig/--context, or drop --sim")
+        if choice.sim:
+            check_scenario(choice.sim)
+        if choice.sim_if_no_kubeconfig:
+            check_scenario(settings.sim_scenario, setting="CNIBOT_SIM_SCENARIO")
+        cluster = settings.cluster
+        if choice.kubeconfig:
+            cluster = replace(cluster, kubeconfig=choice.kubeconfig)
+        if choice.context:
+            cluster = replace(cluster, context=choice.context)
+        self.settings = replace(settings, cluster=cluster)
+        self.choice = choice
+
+    @classmethod
+    def from_environment(cls, choice: ClusterChoice = ClusterChoice(), *, interactive: bool = True) -> App:
+        settings = Settings.from_env()
+        configure_logging(settings.log, interactive=interactive)
+        return cls(settings, choice)
+
+    # -- knowledge -------------------------------------------------------------------------------------
+
+    @cached_property
+    def runbooks(self) -> list[Runbook]:
+        from bot.knowledge.loader import load_runbooks
+
+        return load_runbooks(self.settings.knowledge.runbooks_dir)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        from bot.index.load import open_matcher
+
+        return open_matcher(self.settings.knowledge)
+
+    def signal_calibrations(self) -> dict[str, Calibration]:
+        from bot.index.files import IndexPaths, read_manifest
+
+        manifest = read_manifest(IndexPaths(self.settings.knowledge.index_dir)) or {}
+        stored = manifest.get("calibration") or {}
+        return {
+            name: Calibration.from_json(stored[name]) for name in ("signatures", "lexical", "dense") if name in stored
+        }
+
+    def runbook_files(self) -> list[Path]:
+        from bot.knowledge.loader import runbook_files
+
+        return runbook_files(self.settings.knowledge.runbooks_dir)
+
+    @cached_property
+    def answering(self) -> Answering:
+        return Answering(matcher=lambda: self.matcher, runbooks=lambda: self.runbooks)
+
+    def runbook_namer(self) -> RunbookFor:
+        """Names runbooks for errors the probes read: signatures first (milliseconds, no model), the
+        matcher only for what they leave open. The CLI, the console and Slack all use this one."""
+        from bot.index.load import open_signatures
+
+        signatures, runbook_ids = open_signatures(self.settings.knowledge)
+        return signature_first_namer(signatures, runbook_ids, lazy_namer(lambda: self.matcher.match_many))
+
+    # -- cluster ---------------------------------------------------------------------------------------
+
+    def uses_simulated_cluster(self) -> str:
+        """The scenario the probes will run against, or "" for a real cluster."""
+        if self.choice.sim:
+            return self.choice.sim
+        if self.choice.sim_if_no_kubeconfig:
+            from bot.cluster.connect import cluster_configured
+
+            if not cluster_configured(self.settings.cluster):
+                return self.settings.sim_scenario
+        return ""
+
+    def open_cluster(self) -> ClusterHandle:
+        scenario = self.uses_simulated_cluster()
+        if scenario:
+            return self._open_simulated(scenario)
+        from bot.cluster.reader import connect
+
+        reader = connect(self.settings.cluster)
+        return ClusterHandle(reader, ClusterInfo(reader.where, reader.server), close=lambda: None)
+
+    def _open_simulated(self, scenario: str) -> ClusterHandle:
+        from bot.cluster.reader import connect
+        from bot.sim.scenarios import build_scenario
+        from bot.sim.server import SimCluster
+
+        # the probe path is read-only: even scenarios that allow writes refuse them here
+        sim = SimCluster(build_scenario(scenario), allow_writes=False).start()
+        scratch = tempfile.TemporaryDirectory(prefix="cnibot-sim-")
+        kubeconfig = sim.write_kubeconfig(Path(scratch.name) / "kubeconfig")
+        reader = connect(replace(self.settings.cluster, kubeconfig=str(kubeconfig), context=""))
+        info = ClusterInfo(
+            f"SIMULATED cluster, scenario '{scenario}' (not a real cluster) at {sim.url}",
+            reader.server,
+            simulated=True,
+            scenario=scenario,
+        )
+        log.debug("simulated cluster %s started at %s", scenario, sim.url)
+
+        def close() -> None:
+            sim.stop()
+            scratch.cleanup()
+
+        return ClusterHandle(reader, info, close=close)
+
+    @cached_property
+    def probing(self) -> Probing:
+        return Probing(
+            open_cluster=self.open_cluster,
+            runbooks=lambda: self.runbooks,
+            namer=self.runbook_namer(),
+            deadline=self.settings.cluster.probe_deadline,
+        )
+
+    @cached_property
+    def conversation(self) -> Conversation:
+        return Conversation(answering=self.answering, probing=self.probing)
+
+    def close(self) -> None:
+        if "probing" in self.__dict__:
+            self.probing.close()
+
+
+def serve_simulated(scenario: str, port: int, kubeconfig: Path) -> int:
+    """`cnibot sim serve`: the simulated cluster in the foreground."""
+    from bot.sim.cli import serve
+    from bot.sim.errors import SimServeError
+
+    check_scenario(scenario, setting="--scenario")
+    try:
+        return serve(scenario, port, kubeconfig)
+    except SimServeError as exc:
+        raise CnibotError(str(exc)) from exc
