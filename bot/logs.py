@@ -33,6 +33,11 @@ class TerminalLines(logging.Formatter):
         return f"cnibot: {level}{record.getMessage()}"
 
 
+def _ours_or_serious(record: logging.LogRecord) -> bool:
+    """Libraries that set their own loggers to INFO (bm25s does) are heard only when they warn."""
+    return record.name == "bot" or record.name.startswith("bot.") or record.levelno >= logging.WARNING
+
+
 def configure_logging(settings: LogSettings, *, interactive: bool = True) -> None:
     """Log to stderr. A command-line run at INFO shows only cnibot's own progress lines (index build);
     a long-running service (`interactive=False`) gets timestamps and logger names."""
@@ -43,6 +48,7 @@ def configure_logging(settings: LogSettings, *, interactive: bool = True) -> Non
         handler.setFormatter(TerminalLines())
     else:
         handler.setFormatter(logging.Formatter(PLAIN))
+    handler.addFilter(_ours_or_serious)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -56,6 +56,12 @@ def check_kubeconfig_file(path: Path) -> None:
         raise NoKubeconfigError(
             f"the kubeconfig {path} is a YAML {kind}, not a mapping with clusters, users and contexts"
         )
+    for key, entry in (("clusters", "cluster"), ("users", "user"), ("contexts", "context")):
+        value = data.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise NoKubeconfigError(
+                f"the kubeconfig {path} has a malformed `{key}`: it must be a list of {{name, {entry}}} entries"
+            )
 
 
 def api_client(settings: ClusterSettings) -> tuple[Any, str]:
@@ -87,8 +93,6 @@ def api_client(settings: ClusterSettings) -> tuple[Any, str]:
     except ConfigException as exc:
         raise NoKubeconfigError(f"cannot use the kubeconfig {path}: {exc}") from exc
     except (TypeError, AttributeError, KeyError, ValueError) as exc:  # the loader assumes well-formed entries
-        raise NoKubeconfigError(
-            f"cannot use the kubeconfig {path}: an entry is malformed ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise NoKubeconfigError(f"cannot use the kubeconfig {path}: an entry is malformed ({exc})") from exc
     configuration.retries = 0  # a probe reports a failure at once instead of retrying behind the user's back
     return client.ApiClient(configuration), where

@@ -105,7 +105,15 @@ def transport_error(
             "certificate-authority-data and server address (or that no proxy intercepts TLS)",
             request=request,
         )
-    if "handshake" in lowered and ("timed out" in lowered or "timeout" in name.lower()):
+    # urllib3 reports a TLS handshake that never comes as a *read* timeout of the connect timeout's length
+    said = _REPORTED_TIMEOUT.search(text)
+    in_handshake = (
+        server.startswith("https")
+        and said is not None
+        and float(said.group(1)) == connect_timeout
+        and connect_timeout != read_timeout
+    )
+    if in_handshake or ("handshake" in lowered and ("timed out" in lowered or "timeout" in name.lower())):
         return ClusterTimeoutError(
             f"no TLS handshake from {server} within {connect_timeout:g} s for {request} "
             "(something accepts connections there but does not speak TLS: wrong port, or a proxy in the way?)",
@@ -132,6 +140,7 @@ def transport_error(
     )
 
 
+_REPORTED_TIMEOUT = re.compile(r"read timeout=([\d.]+)")
 _TLS_REASON = re.compile(r"\[SSL[^\]]*\]\s*([^(]+?)(?:\s*\(_ssl\.c:\d+\))?(?:'|\"|\)|$)")
 
 

@@ -14,6 +14,12 @@ ERROR_LINE = re.compile(
     r"|\b(?:error|failed|fatal|unable to|cannot|not ready)\b",
     re.IGNORECASE,
 )
+# Warnings every healthy agent prints at start-up; reporting them sends people down the wrong path.
+HARMLESS_LINE = re.compile(
+    r"Neither --kubeconfig nor --master was specified"  # client-go in a pod: in-cluster config is the norm
+    r"|could not find any cgroup v1|this might not work",
+    re.IGNORECASE,
+)
 MAX_LOG_PODS = 12
 LOG_TAIL = 300
 MAX_LOG_LINES = 40
@@ -149,7 +155,7 @@ class CniLogsProbe:
         for pod in chosen:
             text = ctx.reader.log(cni.namespace, pod.name, container=cni.container, tail_lines=LOG_TAIL)
             for line in text.splitlines():
-                if ERROR_LINE.search(line):
+                if ERROR_LINE.search(line) and not HARMLESS_LINE.search(line):
                     key = _line_key(line)
                     entry = lines.setdefault(key, {"line": line.strip()[:400], "pods": [], "count": 0})
                     entry["count"] += 1

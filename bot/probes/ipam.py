@@ -13,6 +13,7 @@ from bot.probes.ipam_math import (
     cilium_usage,
     full_nodes,
     host_local_usage,
+    short_cidr_list,
 )
 
 WARN_AT = 0.80
@@ -92,7 +93,7 @@ class IpamUsageProbe:
                     "critical" if report.backend != "calico" else "warning",
                     f"{len(full)} node(s) have no free pod address",
                     evidence=tuple(
-                        f"{n.node}: {n.allocated}/{n.capacity} in {', '.join(n.cidrs[:2])}" for n in full[:5]
+                        f"{n.node}: {n.allocated}/{n.capacity} in {short_cidr_list(n.cidrs)}" for n in full[:5]
                     ),
                     command=command,
                     runbook="ipam-exhausted",
@@ -101,11 +102,14 @@ class IpamUsageProbe:
         for note in report.notes:
             if "no podCIDR" in note:
                 findings.append(Finding("critical", note, command=self.commands[2], runbook="pod-cidr-conflict"))
-        total_alloc = sum(p.allocated for p in report.pools)
-        total_cap = sum(p.capacity for p in report.pools)
+        # the headline counts what pods can get: a disabled pool hands out nothing, so it is named apart
+        enabled = [p for p in report.pools if not p.disabled]
+        disabled = len(report.pools) - len(enabled)
+        total_alloc = sum(p.allocated for p in enabled)
+        total_cap = sum(p.capacity for p in enabled)
         summary = (
-            f"{report.backend}: {total_alloc}/{total_cap} addresses allocated in {len(report.pools)} pool(s), "
-            f"{report.leaked_total} leaked"
+            f"{report.backend}: {total_alloc}/{total_cap} addresses allocated in {len(enabled)} enabled pool(s), "
+            f"{report.leaked_total} leaked" + (f"; {disabled} disabled pool(s) not counted" if disabled else "")
         )
         if not findings:
             findings.append(Finding("ok", summary, command=command))

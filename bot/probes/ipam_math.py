@@ -70,7 +70,7 @@ class NodeUsage:
             "allocated": self.allocated,
             "free": self.capacity - self.allocated,
             "tunnel": self.tunnel,
-            "cidrs": self.cidrs[:20],
+            "cidrs": sorted_cidrs(self.cidrs)[:20],
         }
 
 
@@ -92,6 +92,26 @@ class IpamReport:
             "leaked_total": self.leaked_total,
             "notes": self.notes,
         }
+
+
+def cidr_order(cidr: str) -> tuple[int, int, int]:
+    """Sort key for CIDRs by address (10.244.0.64/26 before 10.244.0.128/26), not as strings."""
+    net = parse_network(cidr)
+    if net is None:
+        return (9, 0, 0)
+    return (net.version, int(net.network_address), net.prefixlen)
+
+
+def sorted_cidrs(cidrs: Any) -> list[str]:
+    return sorted(cidrs, key=cidr_order)
+
+
+def short_cidr_list(cidrs: list[str], *, shown: int = 4) -> str:
+    """CIDRs in address order; past `shown`, the first few and how many more (never a silent cut)."""
+    ordered = sorted_cidrs(cidrs)
+    if len(ordered) <= shown:
+        return ", ".join(ordered)
+    return ", ".join(ordered[: shown - 1]) + f", … (+{len(ordered) - shown + 1} more)"
 
 
 def parse_network(cidr: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -234,7 +254,7 @@ def cilium_usage(cilium_nodes: list[dict[str, Any]], pod_ips_by_node: dict[str, 
         )
     total = PoolUsage(
         name="cilium pod CIDRs",
-        cidr=",".join(sorted({c for u in usages for c in u.cidrs})[:4]),
+        cidr=",".join(sorted_cidrs({c for u in usages for c in u.cidrs})[:4]),
         capacity=sum(u.capacity for u in usages),
         allocated=sum(u.allocated for u in usages),
         blocks=sum(u.blocks for u in usages),

@@ -137,3 +137,37 @@ def test_every_probe_only_ever_sends_get(clusters, namer, scenario: str) -> None
     seen = sim.requests[before:]
     assert seen, "the probes made no requests"
     assert {r.method for r in seen} == {"GET"}
+
+
+def test_ipam_text_counts_enabled_pools_and_lists_blocks_in_address_order(clusters, namer) -> None:
+    from bot.probes.ipam_math import short_cidr_list
+
+    result = one(clusters, "ipam-exhausted", "ipam.usage", namer)
+    assert result.summary.startswith("calico: 1024/1024 addresses allocated in 1 enabled pool(s)")
+    assert "1 disabled pool(s) not counted" in result.summary
+    full = next(f for f in result.findings if "have no free pod address" in f.summary)
+    assert full.evidence[0] == "node-1: 256/256 in 10.244.0.0/26, 10.244.0.64/26, 10.244.0.128/26, 10.244.0.192/26"
+    six = [f"10.0.{i}.0/24" for i in (10, 9, 2, 1, 100, 3)]
+    assert short_cidr_list(six) == "10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, … (+3 more)"
+
+
+def test_the_runbook_suggests_no_pool_that_overlaps_one_the_probe_reports(clusters, namer) -> None:
+    import ipaddress
+    import re
+
+    from bot.knowledge.loader import load_runbooks
+    from tests.conftest import RUNBOOKS
+
+    pools = [
+        ipaddress.ip_network(p["cidr"]) for p in one(clusters, "ipam-exhausted", "ipam.usage", namer).data["pools"]
+    ]
+    runbook = next(rb for rb in load_runbooks(RUNBOOKS) if rb.id == "ipam-exhausted")
+    for step in runbook.remediation:
+        for cidr in re.findall(r"\b\d+\.\d+\.\d+\.\d+/\d+\b", step.command or ""):
+            assert not any(ipaddress.ip_network(cidr).overlaps(p) for p in pools), (step.command, cidr)
+
+
+def test_flannels_in_cluster_config_notice_is_not_a_finding(clusters, namer) -> None:
+    result = one(clusters, "flannel-subnet-missing", "cni.logs", namer)
+    assert not any("Neither --kubeconfig nor --master" in f.summary for f in result.findings)
+    assert any("pod cidr not assigned" in f.summary for f in result.findings)

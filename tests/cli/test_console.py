@@ -1,0 +1,80 @@
+"""`cnibot console` fed by a pipe, as a user scripts it: commands run as commands, pastes are matched,
+and it says the same as the CLI does for the same request."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.console import split_messages
+from bot.services.conversation import is_command
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _index(knowledge_settings) -> None:
+    """Build the index once up front."""
+
+
+def cnibot(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNIBOT_") and k != "KUBECONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, cwd=ROOT, env=env, timeout=180
+    )
+
+
+def test_piped_command_lines_run_as_commands_not_as_one_paste() -> None:
+    stdin = b"no IPs available in block\nprobe all\nshow ipam-exhausted\nquit\nlist\n"
+    done = cnibot("console", "--sim", "ipam-exhausted", stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "Runbook: ipam-exhausted" in out  # the paste
+    assert out.count("cluster: SIMULATED cluster") == 1 and "cni.logs" in out  # probe all
+    assert "Case study" in out  # show
+    assert "mtu-mismatch" not in out.split("Case study")[-1]  # quit stopped before `list`
+
+
+def test_every_probe_answer_says_the_cluster_is_simulated() -> None:
+    done = cnibot("console", "--sim", "mtu-mismatch", stdin=b"probe mtu\nprobe ipam\nprobe for mtu-mismatch\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().count("SIMULATED cluster, scenario 'mtu-mismatch'") == 3
+
+
+def test_the_console_and_the_cli_give_the_same_answer() -> None:
+    paste = "calico/node is not ready: BIRD is not ready: BGP not established with 10.0.0.12"
+    cli = cnibot("match", paste)
+    console = cnibot("console", stdin=paste.encode() + b"\n")
+    assert cli.returncode == console.returncode == 0
+    assert cli.stdout.decode().strip() and cli.stdout.decode() in console.stdout.decode()
+    cli_probe = cnibot("probe", "config.mtu", "--sim", "mtu-mismatch")
+    console_probe = cnibot("console", "--sim", "mtu-mismatch", stdin=b"probe config.mtu\n")
+    strip_port = [line for line in cli_probe.stdout.decode().splitlines() if not line.startswith("cluster:")]
+    assert strip_port and "\n".join(strip_port) in console_probe.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("line", "command"),
+    [
+        ("probe all", True),
+        ("probe for mtu-mismatch", True),
+        ("probe ipam", True),
+        ("show ipam-exhausted", True),
+        ("quit", True),
+        ("probe failed: connection refused", False),
+        ("list of pods stuck in ContainerCreating", False),
+        ("show me why pods have no IP", False),
+        ("Readiness probe failed", False),
+    ],
+)
+def test_only_exact_command_shapes_are_commands(line: str, command: bool) -> None:
+    assert is_command(line) is command
+
+
+def test_messages_split_at_commands_and_blank_lines() -> None:
+    lines = ["E1 first line\n", "E1 second line\n", "probe all\n", "E2\n", "\n", "E3\n"]
+    assert list(split_messages(lines)) == ["E1 first line\nE1 second line", "probe all", "E2", "E3"]
