@@ -29,16 +29,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     runbook = sub.add_parser("runbook", help="list, show and check the runbooks")
     rb_sub = runbook.add_subparsers(dest="runbook_command", metavar="ACTION", parser_class=_Parser)
-    rb_sub.add_parser("list", help="one line per runbook")
-    show = rb_sub.add_parser("show", help="a runbook rendered for the terminal")
+    rb_list = rb_sub.add_parser("list", help="one line per runbook")
+    _output_option(rb_list)
+    show = rb_sub.add_parser("show", help="a runbook in a screenful (--full: every section)")
     show.add_argument("id", help="runbook id, e.g. ipam-exhausted")
+    show.add_argument("--full", action="store_true", help="every section: signatures, risks, safety, body")
     rb_sub.add_parser("check", help="validate every runbook file")
 
     match = sub.add_parser("match", help="match a pasted error to a runbook")
     match.add_argument("text", nargs="?", help="the error text, or - (the default) to read stdin")
     match.add_argument("--json", action="store_true", help="print one JSON object")
     match.add_argument(
-        "--batch", metavar="FILE", help='JSON Lines with a "text" key per line; one JSON answer per line'
+        "--batch",
+        metavar="FILE",
+        help='JSON Lines with a "text" key per line (- for stdin); one JSON row per input line, with its "line"',
     )
 
     index = sub.add_parser("index", help="build the search index")
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("target", help="list | all | a probe id (e.g. ipam.usage, or ipam) | for")
     probe.add_argument("runbook", nargs="?", help="with `for`: the runbook whose probes to run")
     probe.add_argument("--json", action="store_true", help="print one JSON document")
+    _output_option(probe, only_for="`probe list`")
     _cluster_options(probe)
 
     sim = sub.add_parser("sim", help="the simulated cluster (a Kubernetes API subset on loopback)")
@@ -69,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim_sub.add_parser("list", help="the scenarios")
     return parser
+
+
+def _output_option(parser: argparse.ArgumentParser, *, only_for: str = "") -> None:
+    scope = f" ({only_for})" if only_for else ""
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "wide", "json"),
+        help=f"table at a terminal, tab-separated (wide) when piped, or json{scope}",
+    )
 
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:

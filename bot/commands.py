@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.domain.errors import UsageError
 from bot.wiring import App, ClusterChoice
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, RenderableType
 
 
 def _console_out() -> Console:
@@ -50,10 +51,35 @@ def runbook(args: argparse.Namespace) -> int:
 
     out = _console_out()
     if args.runbook_command == "list":
-        out.print(terminal.runbook_table(app.answering.runbooks()))
+        runbooks = app.answering.runbooks()
+        rows = terminal.runbook_rows(runbooks)
+        _print_listing(out, terminal.RUNBOOK_COLUMNS, rows, args.output, lambda: terminal.runbook_table(runbooks))
         return 0
-    out.print(terminal.render_runbook(app.answering.runbook(args.id)))
+    runbook = app.answering.runbook(args.id)
+    out.print(terminal.render_runbook(runbook) if args.full else terminal.render_runbook_brief(runbook))
     return 0
+
+
+def _print_listing(
+    out: Console,
+    header: tuple[str, ...],
+    rows: Sequence[tuple[str, ...]],
+    output: str | None,
+    table: Callable[[], RenderableType],
+) -> None:
+    """Like kubectl: a table at a terminal, tab-separated columns when piped, JSON on request."""
+    if output == "json":
+        print(json.dumps([dict(zip([h.lower().replace(" ", "_") for h in header], row, strict=True)) for row in rows]))
+    elif output == "wide" or not sys.stdout.isatty():
+        print(terminal_plain(header, rows))
+    else:
+        out.print(table())
+
+
+def terminal_plain(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    from bot import terminal
+
+    return terminal.plain_rows(header, rows)
 
 
 def console(args: argparse.Namespace, *, sim_if_no_kubeconfig: bool = False) -> int:
@@ -96,15 +122,23 @@ def match(args: argparse.Namespace) -> int:
         if args.text is not None:
             raise UsageError("give either TEXT or --batch FILE, not both")
         from bot.knowledge.batch import read_batch
+        from bot.knowledge.paste import MAX_PASTE_BYTES
 
-        cases = read_batch(args.batch)
+        if args.batch == "-":
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("--batch - reads JSON Lines from stdin; pipe a file in")
+            cases = read_batch("stdin", data=sys.stdin.buffer.read(MAX_PASTE_BYTES * 8))
+        else:
+            cases = read_batch(args.batch)
         valid = [c for c in cases if c.error is None]
         answers = iter(app.answering.answer_many([c.text for c in valid]))
         for case in cases:
             if case.error is not None:
-                print(json.dumps({"query": case.text, "confident": False, "matches": [], "error": case.error}))
+                row: dict[str, object] = {"line": case.line, "query": case.text, "confident": False, "matches": []}
+                row["error"] = case.error
             else:
-                print(json.dumps(next(answers).to_json(), ensure_ascii=False))
+                row = {"line": case.line, **next(answers).to_json()}
+            print(json.dumps(row, ensure_ascii=False))
         return 0
     answer = app.answering.answer(_read_match_input(args.text))
     if args.json:
@@ -155,7 +189,14 @@ def probe(args: argparse.Namespace) -> int:
     if args.target == "list":
         from bot.probes.descriptions import PROBE_DESCRIPTIONS
 
-        _console_out().print(terminal.render_probe_list(PROBE_DESCRIPTIONS))
+        rows = list(PROBE_DESCRIPTIONS.items())
+        _print_listing(
+            _console_out(),
+            terminal.PROBE_COLUMNS,
+            rows,
+            args.output,
+            lambda: terminal.render_probe_list(PROBE_DESCRIPTIONS),
+        )
         return 0
     app = App.from_environment(_choice(args))
     try:

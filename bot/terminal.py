@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 from rich.table import Table
@@ -27,19 +30,61 @@ SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "lo
 RISK_STYLE = {"high": "bold red", "medium": "yellow", "low": "green"}
 
 
+RUNBOOK_COLUMNS = ("ID", "SEVERITY", "CNI", "TITLE")
+PROBE_COLUMNS = ("PROBE", "WHAT IT READS")
+
+
+def runbook_rows(runbooks: list[Runbook]) -> list[tuple[str, ...]]:
+    return [(rb.id, rb.severity, ",".join(rb.cni), rb.title) for rb in sorted(runbooks, key=lambda r: r.id)]
+
+
+def plain_rows(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """Tab-separated lines for pipes and scripts (`| grep`, `| cut -f1`): nothing cut, nothing wrapped."""
+    return "\n".join("\t".join(row) for row in [header, *rows])
+
+
 def runbook_table(runbooks: list[Runbook]) -> Table:
+    """For a terminal: ids are never cut (the id column is as wide as the longest id); titles wrap."""
     table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("ID", style="bold")
-    table.add_column("SEVERITY")
-    table.add_column("CNI")
+    table.add_column("ID", style="bold", no_wrap=True, min_width=max((len(rb.id) for rb in runbooks), default=2))
+    table.add_column("SEVERITY", no_wrap=True)
+    table.add_column("CNI", no_wrap=True)
     table.add_column("TITLE")
-    for rb in sorted(runbooks, key=lambda r: r.id):
-        table.add_row(rb.id, Text(rb.severity, SEVERITY_STYLE[rb.severity]), ",".join(rb.cni), rb.title)
+    for rb_id, severity, cni, title in runbook_rows(runbooks):
+        table.add_row(rb_id, Text(severity, SEVERITY_STYLE[severity]), cni, title)
     return table
 
 
 def _heading(text: str) -> Text:
     return Text(f"\n{text}", style="bold underline")
+
+
+def _near(path: str) -> str:
+    """A path relative to where the user stands, when that is shorter."""
+    relative = os.path.relpath(path) if os.path.isabs(path) else path
+    return relative if not relative.startswith("..") else path
+
+
+def render_runbook_brief(rb: Runbook) -> RenderableType:
+    """A runbook in a screenful, as a chat reply should be: what it is, how to confirm, how to fix."""
+    parts: list[RenderableType] = [
+        Text.assemble((rb.title, "bold"), ("  ", ""), (rb.severity, SEVERITY_STYLE[rb.severity])),
+        Text.assemble(("id ", "dim"), rb.id, ("  cni ", "dim"), ", ".join(rb.cni), ("  file ", "dim"), _near(rb.path)),
+        Text("Symptoms", style="bold"),
+    ]
+    parts.extend(Text(f"  • {s}") for s in rb.symptoms[:3])
+    parts.append(Text("Diagnose (read-only)", style="bold"))
+    for n, step in enumerate(rb.diagnosis[:4], 1):
+        what = f"probe {step.probe}" if step.probe else f"[{step.where}] {step.command}"
+        parts.append(Text.assemble(f"  {n}. ", (what, "cyan"), (f" — {step.why}", "dim")))
+    parts.append(Text("Fix", style="bold"))
+    for n, fix in enumerate(rb.remediation[:4], 1):
+        change = "changes the cluster" if fix.mutating else "read-only"
+        parts.append(Text.assemble(f"  {n}. {fix.step} ", (f"({change}, risk {fix.risk})", RISK_STYLE[fix.risk])))
+    more = len(rb.remediation) - 4
+    tail = f" ({more} more fix steps)" if more > 0 else ""
+    parts.append(Text(f"Everything{tail}: `cnibot runbook show {rb.id} --full`", style="dim"))
+    return Group(*parts)
 
 
 def render_runbook(rb: Runbook) -> RenderableType:
@@ -203,7 +248,7 @@ def render_reply(reply: Reply) -> RenderableType:
     if isinstance(reply, RunbookListReply):
         return runbook_table(list(reply.runbooks))
     if isinstance(reply, RunbookReply):
-        return render_runbook(reply.runbook)
+        return render_runbook_brief(reply.runbook)
     if isinstance(reply, ProbeListReply):
         return render_probe_list(reply.probes)
     if isinstance(reply, HelpReply):
@@ -243,7 +288,7 @@ def render_probe(result: ProbeResult, *, max_findings: int = 8) -> RenderableTyp
 
 def render_probe_list(probes: dict[str, str]) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False)
-    table.add_column("PROBE", style="bold")
+    table.add_column("PROBE", style="bold", no_wrap=True, min_width=max(map(len, probes), default=5))
     table.add_column("WHAT IT READS")
     for probe_id, what in probes.items():
         table.add_row(probe_id, what)

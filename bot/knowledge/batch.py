@@ -19,31 +19,36 @@ class Case:
     error: str | None = None
 
 
-def read_batch(path: str, *, labelled: bool = False) -> list[Case]:
-    """Every line as a Case; a bad line becomes a Case with `error` set, so the output keeps its order."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) -> list[Case]:
+    """Every line as a Case, in order; a bad or blank line becomes a Case with `error` set, so output row
+    k answers input line k. A labelled set (eval) skips blank lines and stops at the first bad one.
+    `data` is the file's content when it does not come from `path` (stdin)."""
+    if data is None:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
     cases = []
-    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
         if not line.strip():
+            if not labelled:
+                cases.append(Case(number, "", error=f"line {number}: blank line"))
             continue
         try:
-            data = json.loads(line)
-            if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            data_line = json.loads(line)
+            if not isinstance(data_line, dict) or not isinstance(data_line.get("text"), str):
                 raise ValueError('expected an object with a "text" string')
-            check_text(data["text"], what=f"line {number} text")
+            check_text(data_line["text"], what="the text")
         except (ValueError, UsageError) as exc:
             if labelled:
                 raise UsageError(f"{path}:{number}: {exc}") from exc
             cases.append(Case(number, "", error=f"line {number}: {exc}"))
             continue
-        expect = data.get("expect")
+        expect = data_line.get("expect")
         if labelled and not isinstance(expect, str):
             raise UsageError(f'{path}:{number}: "expect" must be a runbook id or "none"')
-        also = data.get("also") or []
-        cases.append(Case(number, data["text"], expect, tuple(str(a) for a in also)))
+        also = data_line.get("also") or []
+        cases.append(Case(number, data_line["text"], expect, tuple(str(a) for a in also)))
     if not cases:
         raise UsageError(f"{path} holds no lines")
     return cases

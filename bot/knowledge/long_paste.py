@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 
-from bot.knowledge.normalize import normalize
-from bot.knowledge.signatures import SignatureSet
+from bot.knowledge.normalize import normalize, strip_prefix
+from bot.knowledge.signatures import SignatureSet, fold_width
 
 LONG_PASTE_LINES = 6
 LONG_PASTE_CHARS = 1500
 MAX_CANDIDATES = 48
 MAX_LINE_CHARS = 2000
+FOCUS_BEFORE = 300  # characters kept before the error in an overlong line (a log shipper's JSON record)
 
 ERRORISH = re.compile(
     r"error|fail|unable|cannot|can't|couldn't|refused|time[d ]?out|unreachable|denied|not ready|notready"
@@ -22,35 +24,80 @@ ERRORISH = re.compile(
 )
 
 
+# Words at least one of which every ERRORISH match contains (lower-case), for a substring pre-scan;
+# klog's "E0314 ..." prefix is checked per line.
+_ERROR_WORDS = (
+    "error", "fail", "unable", "cannot", "can't", "couldn't", "refused", "timed out", "timeout", "time out",
+    "unreachable", "denied", "not ready", "notready", "overflow", "exhaust", "no route", "too long",
+    "crashloop", "backoff", "back-off", "unhealthy", "forbidden", "invalid", "no such", "panic", "warn",
+    "level=", "fatal",
+)  # fmt: skip
+
+
+def errorish_lines(lines: list[str], lowered: str, starts: list[int]) -> list[int]:
+    """Line numbers that look like an error, in order. A substring pre-scan per word over the whole
+    lower-cased text finds the few candidate lines; the regex confirms only those."""
+    candidates = {i for i, line in enumerate(lines) if line[:1] in "EWF" and line[1:5].isdigit()}
+    for word in _ERROR_WORDS:
+        at = lowered.find(word)
+        while at >= 0:
+            line_no = bisect.bisect_right(starts, at) - 1
+            candidates.add(line_no)
+            at = lowered.find(word, starts[line_no + 1] if line_no + 1 < len(starts) else len(lowered))
+    return [i for i in sorted(candidates) if ERRORISH.search(lines[i])]
+
+
+def line_starts(lines: list[str]) -> list[int]:
+    """Offset of each line in "\n".join(lines)."""
+    return [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
+
+
 def is_long(text: str) -> bool:
     return text.count("\n") + 1 > LONG_PASTE_LINES or len(text) > LONG_PASTE_CHARS
+
+
+def focus(line: str, at: int | None) -> str:
+    """A line short enough to match: a JSON record's message fields, or the window around the error."""
+    line = line.strip()
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    message = strip_prefix(line)  # a JSON record becomes its msg/message/error/log fields
+    if message != line and len(message) <= MAX_LINE_CHARS:
+        return message
+    if at is None:
+        found = ERRORISH.search(line)
+        at = found.start() if found else 0
+    start = max(0, at - FOCUS_BEFORE)
+    return line[start : start + MAX_LINE_CHARS]
 
 
 def error_lines(text: str, signatures: SignatureSet) -> tuple[list[str], int]:
     """The distinct lines that carry an error, signature lines first; and how many lines were scanned.
 
-    Signatures are searched over the whole text once each (fast even for 20,000 lines), then mapped
-    back to lines; other lines qualify by looking like an error."""
-    lines = text.splitlines()
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
-    weight_of_line: dict[int, float] = {}
-    for position, weight in signatures.positions(text):
-        line_no = bisect.bisect_right(starts, position) - 1
-        weight_of_line[line_no] = max(weight, weight_of_line.get(line_no, 0.0))
+    Signatures find their lines with a substring search before any regex runs (see
+    SignatureSet.line_hits); other lines qualify by looking like an error. Overlong lines are cut
+    around the error, not at their start."""
+    lines = fold_width(text).splitlines()
+    lowered, starts = "\n".join(lines).lower(), line_starts(lines)
+    hits = signatures.line_hits(lines, lowered=lowered, starts=starts)
     # strongest signatures first, so a flood of generic lines cannot crowd out the specific error
-    signature_lines = sorted(weight_of_line, key=lambda n: (-weight_of_line[n], n))
-    ordered = signature_lines + [i for i, line in enumerate(lines) if i not in weight_of_line and ERRORISH.search(line)]
+    signature_lines = sorted(hits, key=lambda n: (-hits[n][0], n))
     chosen: list[str] = []
     seen: set[str] = set()
-    for i in ordered:
-        line = lines[i].strip()[:MAX_LINE_CHARS]
+
+    def take(i: int) -> bool:
+        hit = hits.get(i)
+        line = focus(lines[i], hit[1] if hit else None)
         key = normalize(line).lower()
-        if not key or key in seen:
-            continue
-        seen.add(key)
-        chosen.append(line)
-        if len(chosen) >= MAX_CANDIDATES:
+        if key and key not in seen:
+            seen.add(key)
+            chosen.append(line)
+        return len(chosen) >= MAX_CANDIDATES
+
+    for i in signature_lines:
+        if take(i):
+            return chosen, len(lines)
+    for i in errorish_lines(lines, lowered, starts):
+        if i not in hits and take(i):
             break
     return chosen, len(lines)

@@ -3,6 +3,7 @@ scores, explain the winners, and abstain when the paste is not a pod-network pro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,7 +16,7 @@ from bot.knowledge.long_paste import error_lines, is_long
 from bot.knowledge.normalize import normalize
 from bot.knowledge.search import Owner, SearchIndex, Signals
 from bot.knowledge.signatures import flatten
-from bot.knowledge.tokens import tokenize
+from bot.knowledge.tokens import STOPWORDS, tokenize
 
 MIN_MATCHES = 3
 SHOWN_MATCHES = 5
@@ -85,13 +86,27 @@ class Matcher:
         return [(signals[i], scored[i]) for i in range(len(raws))]
 
     def match(self, text: str) -> MatchResult:
-        if is_long(text):
+        if is_long(text) or self._several_faults(text):
             return self._match_long(text)
         return self._match_short(text)
 
+    def _several_faults(self, text: str) -> bool:
+        """A short paste whose lines carry strong signatures of different runbooks (an IPAM error and a
+        missing plugin, say) is answered per fault, like a long one; one fault stays one answer."""
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) < 2:
+            return False
+        faults = set()
+        for line in lines:
+            hits = self.index.signatures.best(line)
+            strong = [h for h in hits.values() if h.weight >= SHORTCUT_SIGNATURE]
+            if strong:
+                faults.add(max(strong, key=lambda h: h.weight).runbook_id)
+        return len(faults) > 1
+
     def match_many(self, texts: Sequence[str]) -> list[MatchResult]:
         """Many pastes with one batched embedding call for the short ones."""
-        short = [i for i, t in enumerate(texts) if not is_long(t)]
+        short = [i for i, t in enumerate(texts) if not is_long(t) and not self._several_faults(t)]
         results: dict[int, MatchResult] = {}
         for i, (signals, scores) in zip(short, self._score([texts[i] for i in short]), strict=True):
             results[i] = self._result(texts[i], signals, scores)
@@ -109,7 +124,7 @@ class Matcher:
         order = np.argsort(-scores, kind="stable")
         top = int(order[0])
         ranked = [int(i) for i in order if self.is_runbook[i]][: max(MIN_MATCHES, SHOWN_MATCHES)]
-        explain = self._explainer(signals)
+        explain = self._explainer(signals, text)
         matches = tuple(
             RunbookMatch(
                 runbook=owners[i].id,
@@ -129,8 +144,11 @@ class Matcher:
         return MatchResult(query=_echo(text), confident=confident, matches=matches, lookalike=lookalike)
 
     # ---- explanations --------------------------------------------------------------------------
-    def _explainer(self, signals: Signals) -> Callable[[int], str]:
+    def _explainer(self, signals: Signals, query: str = "") -> Callable[[int], str]:
+        """Why an owner ranks where it does, in words a person reads: which phrase of the paste is a known
+        error and who prints it, which passage of the runbook it reads like, which words they share."""
         query_tokens = set(signals.tokens)
+        spelled = _spellings(query)
         cache: dict[int, PassageRow] = {}
 
         def texts_of(rows: list[int | None]) -> dict[int, PassageRow]:
@@ -143,20 +161,24 @@ class Matcher:
             parts = []
             hit = signals.sig_hits.get(owner.id)
             if hit is not None:
-                source = f" [{hit.signature.source}]" if hit.signature.source else ""
-                parts.append(f'signature {hit.signature.label}{source} matched "{_clip(hit.matched, 120)}"')
+                parts.append(f'"{_clip(hit.matched, 120)}" is a known error{_printed_by(hit.signature.source)}')
             dense_row, lex_row = signals.dense_row(owner_index), signals.lex_row(owner_index)
             texts = texts_of([dense_row, lex_row])
             if dense_row is not None and dense_row in texts:
                 row = texts[dense_row]
+                kind = row.kind.split(":", 1)[-1].replace("_", " ")
                 parts.append(
-                    f'closest {row.kind.replace("section:", "section ")}: "{_clip(row.text, 110)}" '
+                    f'reads like the runbook\'s {kind} "{_clip(row.text, 110)}" '
                     f"(similarity {signals.dense[owner_index]:.2f})"
                 )
             if lex_row is not None and lex_row in texts:
-                shared = [t for t in dict.fromkeys(tokenize(texts[lex_row].search_text)) if t in query_tokens]
+                shared = [
+                    spelled[t]
+                    for t in dict.fromkeys(tokenize(texts[lex_row].search_text))
+                    if t in query_tokens and t in spelled and t not in STOPWORDS
+                ]
                 if shared:
-                    parts.append("shared words: " + ", ".join(shared[:8]))
+                    parts.append("shares the words " + ", ".join(shared[:8]))
             return "; ".join(parts) or "weak overall similarity only"
 
         return explain
@@ -191,7 +213,7 @@ class Matcher:
         for o in order[: max(MIN_MATCHES, SHOWN_MATCHES)]:
             line_no = best_line.get(o, 0)
             signals, _ = scored[line_no]
-            why = f'line "{_clip(lines[line_no], 100)}": {self._explainer(signals)(o)}'
+            why = f'line "{_clip(lines[line_no], 100)}": {self._explainer(signals, lines[line_no])(o)}'
             owner = self.index.owners[o]
             matches.append(RunbookMatch(owner.id, owner.title, float(best[o]), why, owner.path, owner.first_steps))
         error_groups = tuple(
@@ -221,6 +243,40 @@ class Matcher:
             groups=error_groups,
             lines_scanned=scanned,
         )
+
+
+_WHOLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|[\u3400-\u9fff]+")
+
+
+def _spellings(query: str) -> dict[str, str]:
+    """Lower-case token -> the word as the paste spells it; only whole words, so a camelCase part
+    ("sand" of "SandBox") is never shown as a word the user wrote."""
+    spelled: dict[str, str] = {}
+    for word in _WHOLE_WORD.findall(query):
+        spelled.setdefault(word.lower(), word)
+        for token in tokenize(word):
+            if len(token) > 1 and not word.isascii():
+                spelled.setdefault(token, token)  # CJK bigrams are words of their own
+    return spelled
+
+
+_PEOPLE = frozenset({"operator", "user", "application", "browser"})
+_TOOLS = frozenset({"kubectl", "calicoctl", "tcpdump", "ping", "curl", "cilium", "ip", "iptables", "dmesg"})
+
+
+def _printed_by(source: str) -> str:
+    """A signature's source as a phrase: "projectcalico/calico:libcalico-go/lib/ipam/ipam.go" reads
+    "in Calico's code (libcalico-go/lib/ipam/ipam.go)", "kubelet" reads "printed by kubelet"."""
+    if not source:
+        return ""
+    if source in _PEOPLE:
+        return " (how people describe this fault)"
+    if source.split()[0] in _TOOLS:
+        return f" (seen in `{source}` output)"
+    repo, _, path = source.partition(":")
+    if "/" in repo and path:
+        return f" in {repo.split('/')[-1]}'s code ({path})"
+    return f" printed by {source}"
 
 
 def _clip(text: str, limit: int) -> str:

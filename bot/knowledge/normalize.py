@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from bot.knowledge.signatures import ANSI
+from bot.knowledge.signatures import ANSI, fold_width
 
 # ---- per-line prefixes ------------------------------------------------------------------------
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
@@ -124,6 +124,6 @@ def scrub_identifiers(text: str) -> str:
 
 def normalize(text: str) -> str:
     """The text that lexical and dense search see: prefixes, wrappers and identifiers removed."""
-    lines = [strip_prefix(line) for line in text.splitlines()]
+    lines = [strip_prefix(line) for line in fold_width(text).splitlines()]
     joined = " ".join(line for line in lines if line)
     return scrub_identifiers(unwrap(joined))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,11 +15,17 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 SPACES = re.compile(r"\s+")
 
 
-def flatten(text: str) -> str:
-    """Text as signatures see it: no ANSI colour codes, every run of whitespace one space.
+def fold_width(text: str) -> str:
+    """NFKC: fullwidth "ＮＯ ＩＰｓ" (typed on a CJK input method) and other compatibility forms read as
+    their plain equivalents; Chinese characters are unchanged. Cheap when the text is already plain."""
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
 
-    Log viewers wrap long errors over several lines; flattening lets one signature match them whole."""
-    return SPACES.sub(" ", ANSI.sub("", text)).strip()
+
+def flatten(text: str) -> str:
+    """Text as signatures see it: no ANSI colour codes, compatibility forms folded, every run of
+    whitespace one space. Log viewers wrap long errors over several lines; flattening lets one
+    signature match them whole."""
+    return SPACES.sub(" ", ANSI.sub("", fold_width(text))).strip()
 
 
 @dataclass(frozen=True)
@@ -31,14 +39,70 @@ class SignatureHit:
         return self.signature.weight
 
 
+MIN_NEEDLE = 4  # shorter words occur everywhere and select nothing
+MAX_NEEDLE_LINES = 2000  # past this many candidate lines one scan of the whole text is cheaper
+
+
+def _needles(pattern: str) -> tuple[str, ...] | None:
+    """Words one of which every match must contain (lower-case), to find candidate lines with a plain
+    substring search before running the regex; None when no such word can be read off the pattern."""
+    from re import _parser as parser  # type: ignore[attr-defined]  # re's own parser, stable since 3.11
+
+    try:
+        tree = parser.parse(pattern)
+    except re.error:
+        return None
+    found = _requirement(list(tree))
+    return tuple(sorted(found)) if found else None
+
+
+def _requirement(items: list[Any]) -> set[str] | None:
+    """The most selective requirement of a parsed sequence: a set of words, one of which must appear."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    candidates: list[set[str]] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        # Chinese words are short but specific: two characters select as well as four letters
+        words = [w for w in "".join(run).lower().split() if len(w) >= (MIN_NEEDLE if w.isascii() else 2)]
+        if words:
+            candidates.append({max(words, key=len)})
+        run.clear()
+
+    for op, arg in items:
+        if op is c.LITERAL:
+            run.append(chr(arg))
+            continue
+        close_run()
+        if op is c.BRANCH:
+            branches = [_requirement(list(alt)) for alt in arg[1]]
+            if all(b for b in branches):
+                candidates.append(set().union(*branches))  # type: ignore[arg-type]
+        elif op is c.SUBPATTERN:
+            inner = _requirement(list(arg[-1]))
+            if inner:
+                candidates.append(inner)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and arg[0] >= 1:
+            inner = _requirement(list(arg[2]))
+            if inner:
+                candidates.append(inner)
+    close_run()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda words: min(len(w) for w in words))
+
+
 class SignatureSet:
     """All runbooks' signatures, compiled. `best(text)` gives each runbook's strongest hit."""
 
     def __init__(self, signatures: Iterable[tuple[str, Signature]]) -> None:
         self._compiled: list[tuple[str, Signature, re.Pattern[str]]] = []
+        self._needles: list[tuple[str, ...] | None] = []
         for runbook_id, sig in signatures:
             source = sig.pattern if sig.is_regex else re.escape(sig.pattern)
             self._compiled.append((runbook_id, sig, re.compile(source, re.IGNORECASE)))
+            self._needles.append(_needles(source))
 
     @classmethod
     def from_runbooks(cls, runbooks: Iterable[Runbook]) -> SignatureSet:
@@ -59,9 +123,44 @@ class SignatureSet:
                 found.append(SignatureHit(runbook_id, sig, m.group(0)))
         return found
 
-    def positions(self, text: str) -> list[tuple[int, float]]:
-        """(start offset, weight) of every signature match in raw, unflattened text such as a whole log."""
-        return [(m.start(), sig.weight) for _, sig, pattern in self._compiled for m in pattern.finditer(text)]
+    def line_hits(
+        self, lines: Sequence[str], *, lowered: str | None = None, starts: Sequence[int] | None = None
+    ) -> dict[int, tuple[float, int]]:
+        """For a long paste split in lines: line number -> (strongest signature weight, where in the line
+        it matched). Each signature first looks for a word it cannot match without (a plain substring
+        search over the lower-cased text, microseconds per megabyte), and runs its regex only on the lines
+        holding that word; a 20,000-line log costs milliseconds, not one regex scan per signature."""
+        if lowered is None or starts is None:
+            lowered = "\n".join(lines).lower()
+            starts = [0]
+            for line in lines[:-1]:
+                starts.append(starts[-1] + len(line) + 1)
+        found: dict[int, tuple[float, int]] = {}
+
+        def record(line_no: int, weight: float, at: int) -> None:
+            if weight > found.get(line_no, (0.0, 0))[0]:
+                found[line_no] = (weight, at)
+
+        for (_, sig, pattern), needles in zip(self._compiled, self._needles, strict=True):
+            candidates: set[int] | None = set()
+            for needle in needles or ():
+                at = lowered.find(needle)
+                while at >= 0 and candidates is not None:
+                    line_no = bisect.bisect_right(starts, at) - 1
+                    candidates.add(line_no)
+                    if len(candidates) > MAX_NEEDLE_LINES:
+                        candidates = None
+                    at = lowered.find(needle, starts[line_no + 1] if line_no + 1 < len(starts) else len(lowered))
+            if needles is None or candidates is None:
+                for m in pattern.finditer("\n".join(lines)):
+                    line_no = bisect.bisect_right(starts, m.start()) - 1
+                    record(line_no, sig.weight, m.start() - starts[line_no])
+                continue
+            for line_no in candidates:
+                found_at = pattern.search(lines[line_no]) or pattern.search(flatten(lines[line_no]))
+                if found_at:
+                    record(line_no, sig.weight, found_at.start())
+        return found
 
     def best(self, text: str, *, flat: bool = False) -> dict[str, SignatureHit]:
         """The strongest hit per runbook; among equal weights, the longest matched text explains best."""

@@ -117,6 +117,22 @@ def test_batch_keeps_order_and_reports_bad_lines(tmp_path: Path) -> None:
     assert rows[3]["matches"][0]["runbook"] == "arp-fdb-overflow"
 
 
+def test_batch_answers_every_input_line_with_its_number_including_blank_ones() -> None:
+    lines = [
+        json.dumps({"text": "no IPs available in block"}),
+        "",
+        json.dumps({"text": "   "}),
+        json.dumps({"text": "neighbour: arp_cache: neighbor table overflow!"}),
+    ]
+    done = cnibot("match", "--batch", "-", stdin="\n".join(lines).encode())
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["line"] for r in rows] == [1, 2, 3, 4]
+    assert rows[1]["error"] == "line 2: blank line"
+    assert rows[2]["error"] == "line 3: the text is empty; paste an error message or describe the symptom"
+    assert rows[0]["matches"][0]["runbook"] == "ipam-exhausted"
+
+
 def test_batch_missing_file_is_one_line() -> None:
     done = cnibot("match", "--batch", "/nonexistent/x.jsonl")
     assert done.returncode == 2
@@ -157,8 +173,21 @@ def test_run_without_slack_tokens_is_the_console() -> None:
 def test_runbook_commands() -> None:
     listed = cnibot("runbook", "list")
     assert listed.returncode == 0 and "mtu-mismatch" in listed.stdout.decode()
-    shown = cnibot("runbook", "show", "ipam-exhausted")
+    shown = cnibot("runbook", "show", "ipam-exhausted", "--full")
     assert shown.returncode == 0 and "Case study" in shown.stdout.decode()
+    brief = cnibot("runbook", "show", "ipam-exhausted")
+    assert brief.returncode == 0 and "Case study" not in brief.stdout.decode()
+    assert len(brief.stdout.decode().splitlines()) < 30 and "--full" in brief.stdout.decode()
+    piped = subprocess.run(
+        f"{sys.executable} -m bot runbook list | grep cni-config-uninitialized | cut -f1",
+        shell=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert piped.stdout.decode() == "cni-config-uninitialized\n"
+    listed_json = json.loads(cnibot("runbook", "list", "-o", "json").stdout)
+    assert {"id", "severity", "cni", "title"} == set(listed_json[0]) and len(listed_json) == 15
     missing = cnibot("runbook", "show", "nope")
     assert missing.returncode == 2
     assert (

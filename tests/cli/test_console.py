@@ -35,8 +35,8 @@ def test_piped_command_lines_run_as_commands_not_as_one_paste() -> None:
     out = done.stdout.decode()
     assert "Runbook: ipam-exhausted" in out  # the paste
     assert out.count("cluster: SIMULATED cluster") == 1 and "cni.logs" in out  # probe all
-    assert "Case study" in out  # show
-    assert "mtu-mismatch" not in out.split("Case study")[-1]  # quit stopped before `list`
+    assert "runbook show ipam-exhausted --full" in out  # show, in its chat-sized form
+    assert "mtu-mismatch" not in out.split("--full")[-1]  # quit stopped before `list`
 
 
 def test_every_probe_answer_says_the_cluster_is_simulated() -> None:

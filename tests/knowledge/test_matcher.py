@@ -100,3 +100,56 @@ def test_eval_cases_are_not_copied_into_runbook_samples() -> None:
     cases = read_batch(str(EVAL), labelled=True)
     copied = [c.line for c in cases if " ".join(c.text.split()).lower() in samples]
     assert copied == []
+
+
+def test_fullwidth_text_reads_as_plain(matcher) -> None:
+    result = matcher.match("ＮＯ ＩＰｓ available in block")
+    assert result.confident and result.best.runbook == "ipam-exhausted"
+
+
+@pytest.mark.parametrize(
+    ("text", "runbook"),
+    [
+        ("新扩容的节点上 Pod 一直拿不到 IP", "ipam-exhausted"),
+        ("跨节点的 Pod 之间 ping 不通，同一节点上的可以", "pod-cross-node-connectivity"),
+        ("小包能通，大文件上传就卡住", "mtu-mismatch"),
+    ],
+)
+def test_a_symptom_written_only_in_chinese_finds_its_runbook(matcher, text: str, runbook: str) -> None:
+    result = matcher.match(text)
+    assert result.matches[0].runbook == runbook, [(m.runbook, round(m.score, 2)) for m in result.matches[:3]]
+
+
+def test_a_short_paste_with_two_faults_is_answered_per_fault(matcher) -> None:
+    paste = "\n".join(
+        [
+            'E0314 kubelet Failed to create pod sandbox: plugin type="calico" failed (add): no IPs available in block',
+            'E0314 kubelet Failed to create pod sandbox: failed to find plugin "portmap" in path [/opt/cni/bin]',
+            'E0314 kubelet Failed to create pod sandbox: plugin type="calico" failed (add): no IPs available in block',
+        ]
+    )
+    result = matcher.match(paste)
+    assert {g.runbook for g in result.groups} == {"ipam-exhausted", "cni-plugin-missing"}
+
+
+def test_an_error_deep_inside_a_long_json_record_is_found(matcher) -> None:
+    import json
+
+    record = {"kubernetes": {"labels": {f"team.example.com/label{i}": "x" * 40 for i in range(100)}}}
+    record["log"] = 'plugin type="calico" failed (add): failed to request 1 IPv4 addresses. IPAM allocated only 0'
+    text = json.dumps(record)
+    assert text.index("IPAM allocated") > 5000
+    result = matcher.match(text)
+    assert result.confident and result.best.runbook == "ipam-exhausted"
+
+
+def test_explanations_are_words_not_regexes(matcher) -> None:
+    result = matcher.match(
+        "Warning  FailedCreatePodSandBox  3m  kubelet  Failed to create pod sandbox: rpc error: code = Unknown "
+        'desc = failed to setup network for sandbox "5b1e": plugin type="calico" failed (add): '
+        "failed to request 1 IPv4 addresses. IPAM allocated only 0"
+    )
+    why = result.best.why
+    assert '"failed to request 1 IPv4 addresses. IPAM allocated only 0" is a known error' in why
+    assert "\\\\" not in why and "regex" not in why
+    assert " sand," not in why and "FailedCreatePodSandBox" in why
