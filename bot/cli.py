@@ -57,6 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--signals", action="store_true", help="also score each signal alone and a plain BM25 baseline"
     )
+    evaluate.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation on runbooks/reports.jsonl (the set the calibration is fitted on)",
+    )
     probe = sub.add_parser("probe", help="read-only cluster probes: list, ID, all, or for RUNBOOK_ID")
     probe.add_argument("target", help="list | all | a probe id (e.g. ipam.usage, or ipam) | for")
     probe.add_argument("runbook", nargs="?", help="with `for`: the runbook whose probes to run")

@@ -167,15 +167,19 @@ def index(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from bot.services.evaluation import evaluate_file, render_report
+    from bot.services.evaluation import cross_validate, evaluate_file, render_report
 
     app = App.from_environment()
-    reports = evaluate_file(
-        app.matcher,
-        args.file,
-        signal_calibrations=app.signal_calibrations() if args.signals else None,
-        baseline_files=app.runbook_files() if args.signals else (),
-    )
+    if args.cv:
+        training, report_rows = app.training()
+        reports = [cross_validate(app.matcher, args.file, training=training, report_rows=report_rows, folds=args.cv)]
+    else:
+        reports = evaluate_file(
+            app.matcher,
+            args.file,
+            signal_calibrations=app.signal_calibrations() if args.signals else None,
+            baseline_files=app.runbook_files() if args.signals else (),
+        )
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=1, ensure_ascii=False))
     else:

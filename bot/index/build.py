@@ -20,10 +20,11 @@ import numpy as np
 from bot.config import PROJECT_ROOT
 from bot.domain.errors import IndexUnavailableError
 from bot.domain.runbook import Lookalike, Runbook
-from bot.knowledge.fusion import SIGNALS, Calibration, features, fit_logistic
-from bot.index.files import INDEX_FORMAT, source_hashes
-from bot.knowledge.loader import LOOKALIKES_FILE, read_lookalikes, read_runbooks
-from bot.knowledge.passages import LOOKALIKE_PREFIX, Passage, build_passages
+from bot.knowledge.fusion import Training, features, fit_calibrations
+from bot.index.files import INDEX_FORMAT, TRAINING, source_hashes
+from bot.knowledge.batch import read_batch
+from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, read_lookalikes, read_runbooks
+from bot.knowledge.passages import LOOKALIKE_PREFIX, REPORTED_NOT_CNI, Passage, build_passages
 from bot.index.dense import make_dense_index, prepare_for_queries
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
@@ -31,7 +32,12 @@ from bot.knowledge.tokens import tokenize
 
 log = logging.getLogger(__name__)
 
-TRAINING_KINDS = ("sample", "symptom")
+TRAINING_KINDS = ("sample", "symptom", "report")
+NOT_CNI_TITLE = "Not a pod-network problem (worded like real reports that turned out to be something else)"
+NOT_CNI_HINT = (
+    "Reports worded like this were the application, DNS, storage, the control plane or the cloud; "
+    "look at the workload's own events and logs first."
+)
 FIRST_STEPS = 3
 VERIFY_SAMPLE = 300
 
@@ -57,6 +63,20 @@ def load_sources(runbooks_dir: Path) -> tuple[list[Runbook], list[Lookalike]]:
     return runbooks, lookalikes
 
 
+def load_reports(runbooks_dir: Path, runbook_ids: set[str]) -> dict[str, list[tuple[int, str]]]:
+    """The labelled real reports by runbook id (or "none"); an absent file means none."""
+    path = runbooks_dir / REPORTS_FILE
+    if not path.is_file():
+        return {}
+    reports: dict[str, list[tuple[int, str]]] = {}
+    for case in read_batch(str(path), labelled=True):
+        label = case.expect or ""
+        if label != "none" and label not in runbook_ids:
+            raise IndexUnavailableError(f"cannot build the index: {path}:{case.line}: no runbook {label!r}")
+        reports.setdefault(label, []).append((case.line, case.text))
+    return reports
+
+
 def step_text(step: Any) -> str:
     action = f"probe {step.probe}" if step.probe else f"on the {step.where}: {step.command}"
     return f"{action} — {step.why}"
@@ -78,7 +98,9 @@ def owners_of(passages: list[Passage], runbooks: list[Runbook], lookalikes: list
         bounds.setdefault(p.owner, [row, row + 1])[1] = row + 1
     owners = []
     for owner_id, (start, end) in bounds.items():
-        if owner_id in by_runbook:
+        if owner_id == LOOKALIKE_PREFIX + REPORTED_NOT_CNI:
+            owners.append(Owner(REPORTED_NOT_CNI, "lookalike", NOT_CNI_TITLE, start, end, hint=NOT_CNI_HINT))
+        elif owner_id in by_runbook:
             rb = by_runbook[owner_id]
             steps = tuple(step_text(s) for s in rb.diagnosis[:FIRST_STEPS])
             path = display_path(rb.path)
@@ -97,11 +119,21 @@ def signature_records(runbooks: list[Runbook], lookalikes: list[Lookalike]) -> l
     return records
 
 
-def fit_calibrations(
+def save_training(training: Training, path: Path) -> None:
+    with path.open("wb") as f:
+        np.savez_compressed(f, x=training.x, y=training.y, query=training.query, report=training.report)
+
+
+def load_training(path: Path) -> Training:
+    with np.load(path) as data:
+        return Training(x=data["x"], y=data["y"], query=data["query"], report=data["report"])
+
+
+def training_rows(
     index: SearchIndex, passages: list[Passage], vectors: np.ndarray[Any, np.dtype[np.float32]]
-) -> tuple[dict[str, Calibration], int]:
-    """Fit one calibration per signal set on the knowledge base's own samples and symptoms, each
-    scored as a query with its own passage hidden, so that no query can find itself."""
+) -> Training:
+    """Every sample, symptom and real report scored as a query with its own passage hidden, so that no
+    query can find itself."""
     rows = [i for i, p in enumerate(passages) if p.kind in TRAINING_KINDS]
     owner_index = {o.id: i for i, o in enumerate(index.owners)}
     truth = [owner_index[p.owner.removeprefix(LOOKALIKE_PREFIX)] for p in (passages[i] for i in rows)]
@@ -111,16 +143,19 @@ def fit_calibrations(
         vectors[rows],
         hidden_rows=[{i} for i in rows],
     )
-    matrices = [features(s.sig, s.lex, s.dense) for s in signals]
-    x = np.vstack(matrices)
-    y = np.concatenate([np.eye(len(index.owners))[t] for t in truth])
-    return {name: fit_logistic(x, y, names) for name, names in SIGNALS.items()}, len(rows)
+    n = len(index.owners)
+    return Training(
+        x=np.vstack([features(s.sig, s.lex, s.dense) for s in signals]),
+        y=np.concatenate([np.eye(n)[t] for t in truth]),
+        query=np.repeat(np.arange(len(rows)), n),
+        report=np.array([passages[i].report for i in rows], dtype=np.int64),
+    )
 
 
 def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress: bool = True) -> BuildReport:
     started = time.perf_counter()
     runbooks, lookalikes = load_sources(runbooks_dir)
-    passages = build_passages(runbooks, lookalikes)
+    passages = build_passages(runbooks, lookalikes, load_reports(runbooks_dir, {rb.id for rb in runbooks}))
     if not passages:
         raise IndexUnavailableError("cannot build the index: the runbooks yield no passages")
     owners = owners_of(passages, runbooks, lookalikes)
@@ -153,7 +188,9 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
 
         records = signature_records(runbooks, lookalikes)
         index = SearchIndex(owners, SignatureSet.from_records(records), bm25, dense, top_k=prepare_for_queries(dense))
-        calibrations, n_queries = fit_calibrations(index, passages, vectors)
+        training = training_rows(index, passages, vectors)
+        save_training(training, staging / TRAINING)
+        calibrations, n_queries = fit_calibrations(training), len(training.report)
         manifest = {
             "format": INDEX_FORMAT,
             "model": model_ref,
@@ -167,6 +204,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
             "calibration": {k: v.to_json() for k, v in calibrations.items()},
             "onnx_min_cosine": worst,
             "training_queries": n_queries,
+            "report_rows": {str(p.report): row for row, p in enumerate(passages) if p.kind == "report"},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.knowledge.loader import LOOKALIKES_FILE, runbook_files
+from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, runbook_files
 
 # Bump when the passage, tokenisation or feature code changes what an index holds.
-INDEX_FORMAT = 7
+INDEX_FORMAT = 8
 MANIFEST = "manifest.json"
 PASSAGES_DB = "passages.db"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
+TRAINING = "training.npz"  # the calibration's training rows, so `cnibot eval --cv` can refit per fold
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,14 @@ class IndexPaths:
     def bm25(self) -> Path:
         return self.root / BM25_DIR
 
+    @property
+    def training(self) -> Path:
+        return self.root / TRAINING
+
 
 def source_hashes(runbooks_dir: Path) -> dict[str, str]:
     """sha256 of every file the index is built from, by file name."""
-    files = [*runbook_files(runbooks_dir), runbooks_dir / LOOKALIKES_FILE]
+    files = [*runbook_files(runbooks_dir), runbooks_dir / LOOKALIKES_FILE, runbooks_dir / REPORTS_FILE]
     return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.is_file()}
 
 
@@ -64,7 +69,7 @@ def staleness(paths: IndexPaths, runbooks_dir: Path, model: str) -> str | None:
         return f"the index was built with model {manifest.get('model')!r}, not {model!r}"
     if manifest.get("sources") != source_hashes(runbooks_dir):
         return "runbooks changed since the index was built"
-    for path in (paths.passages_db, paths.dense, paths.bm25, paths.root / "model.onnx"):
+    for path in (paths.passages_db, paths.dense, paths.bm25, paths.training, paths.root / "model.onnx"):
         if not path.exists():
             return f"{path.name} is missing from the index"
     return None

@@ -17,6 +17,7 @@ class Case:
     expect: str | None = None
     also: tuple[str, ...] = field(default=())
     error: str | None = None
+    source: str = ""  # where a labelled case came from (a thread URL); cross-validation folds by it
 
 
 def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) -> list[Case]:
@@ -48,7 +49,8 @@ def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) 
         if labelled and not isinstance(expect, str):
             raise UsageError(f'{path}:{number}: "expect" must be a runbook id or "none"')
         also = data_line.get("also") or []
-        cases.append(Case(number, data_line["text"], expect, tuple(str(a) for a in also)))
+        source = str(data_line.get("source") or "")
+        cases.append(Case(number, data_line["text"], expect, tuple(str(a) for a in also), source=source))
     if not cases:
         raise UsageError(f"{path} holds no lines")
     return cases

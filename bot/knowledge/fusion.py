@@ -13,14 +13,14 @@ import numpy as np
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 
-FEATURES = ("sig", "sig_margin", "dense", "dense_margin", "lex_rel", "lex_log")
+FEATURES = ("sig", "sig_margin", "dense", "dense_margin", "lex_rel", "lex_log", "lex_margin", "agree")
 SIGNALS = {
     "signatures": ("sig", "sig_margin"),
-    "lexical": ("lex_rel", "lex_log"),
+    "lexical": ("lex_rel", "lex_log", "lex_margin"),
     "dense": ("dense", "dense_margin"),
     "fused": FEATURES,
     # the shortcut: when signatures and words alone are already sure, the embedding is skipped
-    "without_dense": ("sig", "sig_margin", "lex_rel", "lex_log"),
+    "without_dense": ("sig", "sig_margin", "lex_rel", "lex_log", "lex_margin"),
 }
 
 
@@ -35,17 +35,30 @@ def _margins(values: Array) -> Array:
     return values - others_best
 
 
+def _is_first(values: Array) -> Array:
+    """1 for the candidate a signal ranks first (when it says anything at all), else 0."""
+    first = np.zeros_like(values)
+    if values.size and float(values.max()) > 0:
+        first[int(np.argmax(values))] = 1.0
+    return first
+
+
 def features(sig: Array, lex: Array, dense: Array) -> Array:
-    """Per-candidate feature matrix (candidates x FEATURES) from each signal's per-candidate best."""
+    """Per-candidate feature matrix (candidates x FEATURES) from each signal's per-candidate best:
+    each signal's value and its margin over the best other candidate, and how many of the three signals
+    rank the candidate first (agreement)."""
     lex_top = float(lex.max()) if lex.size else 0.0
+    lex_rel = lex / lex_top if lex_top > 0 else np.zeros_like(lex)
     return np.column_stack(
         [
             sig,
             _margins(sig),
             dense,
             _margins(dense),
-            lex / lex_top if lex_top > 0 else np.zeros_like(lex),
+            lex_rel,
             np.log1p(np.maximum(lex, 0.0)),
+            _margins(lex_rel),
+            (_is_first(sig) + _is_first(lex) + _is_first(dense)) / 3.0,
         ]
     )
 
@@ -87,3 +100,24 @@ def fit_logistic(x: Array, y: Array, names: tuple[str, ...], *, l2: float = 1e-2
         if np.abs(step).max() < 1e-8:
             break
     return Calibration(names, tuple(float(v) for v in w[:-1]), float(w[-1]))
+
+
+@dataclass(frozen=True)
+class Training:
+    """The calibration's training rows: one per (query, candidate), and each query's report line (0 for
+    a runbook's own sample or symptom), so that cross-validation can leave real reports out by fold."""
+
+    x: Array
+    y: Array
+    query: np.ndarray[Any, np.dtype[np.int64]]
+    report: np.ndarray[Any, np.dtype[np.int64]]
+
+
+def fit_calibrations(training: Training, keep_queries: np.ndarray[Any, Any] | None = None) -> dict[str, Calibration]:
+    """One calibration per signal set, on all training queries or on those `keep_queries` (a boolean
+    per query) selects."""
+    x, y = training.x, training.y
+    if keep_queries is not None:
+        mask = keep_queries[training.query]
+        x, y = x[mask], y[mask]
+    return {name: fit_logistic(x, y, names) for name, names in SIGNALS.items()}

@@ -280,6 +280,9 @@ def load_runbooks(directory: Path) -> list[Runbook]:
 
 
 LOOKALIKES_FILE = "lookalikes.yaml"
+# Real reports from public issue threads, labelled (the development set): indexed as passages of the
+# runbook they belong to, and the realistic text the score calibration is fitted on.
+REPORTS_FILE = "reports.jsonl"
 
 
 def read_lookalikes(path: Path) -> tuple[list[Lookalike], list[Problem]]:

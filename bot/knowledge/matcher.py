@@ -61,6 +61,8 @@ class Matcher:
         self.passages = passages
         self.threshold = threshold
         self.is_runbook = np.array([o.kind == "runbook" for o in index.owners])
+        # passage rows no query may see: cross-validation hides the real reports of the fold it measures
+        self.hidden: set[int] = set()
 
     # ---- scoring -------------------------------------------------------------------------------
     def _score(self, raws: Sequence[str]) -> list[tuple[Signals, np.ndarray[Any, np.dtype[np.float64]]]]:
@@ -68,7 +70,8 @@ class Matcher:
         (the signatures+lexical model at >= SHORTCUT_SCORE) skips the embedding, which is most of the
         time a match takes on two cores; every other paste gets all three signals."""
         texts = [search_text_of(r) for r in raws]
-        signals = self.index.signals(raws, texts, None)
+        hidden = [self.hidden] * len(raws) if self.hidden else None
+        signals = self.index.signals(raws, texts, None, hidden)
         scored: dict[int, np.ndarray[Any, np.dtype[np.float64]]] = {}
         if self.shortcut is not None:
             for i, s in enumerate(signals):
@@ -79,7 +82,10 @@ class Matcher:
         rest = [i for i in range(len(raws)) if i not in scored]
         if rest:
             # signatures and BM25 are already done; only the embedding is added
-            self.index.add_dense([signals[i] for i in rest], self.embedder.embed([texts[i] for i in rest]))
+            vectors = self.embedder.embed([texts[i] for i in rest])
+            self.index.add_dense(
+                [signals[i] for i in rest], vectors, [self.hidden] * len(rest) if self.hidden else None
+            )
             for i in rest:
                 s = signals[i]
                 scored[i] = self.calibration.score(features(s.sig, s.lex, s.dense))

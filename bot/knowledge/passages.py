@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -10,6 +11,8 @@ from bot.domain.runbook import Lookalike, Runbook, Signature
 from bot.knowledge.normalize import normalize
 
 LOOKALIKE_PREFIX = "not-cni:"
+# Owner of the real reports that turned out not to be pod-network problems: a look-alike of its own.
+REPORTED_NOT_CNI = "reported-not-cni"
 CHUNK_CHARS = 480
 
 _REGEX_SYNTAX = re.compile(r"\(\?[:!=<]*|\\[sSdDwWbB][+*?]?|\[[^\]]*\][+*?]?|[()|?*+^$]|\{\d*,?\d*\}|\\")
@@ -22,6 +25,7 @@ class Passage:
     kind: str  # signature | sample | symptom | alias | title | section:<heading> | diagnosis | remediation
     text: str  # what a user is shown when this passage explains a match
     search_text: str  # what lexical and dense search see
+    report: int = 0  # for kind "report": its line in the reports file (cross-validation hides by line)
 
 
 def regex_words(pattern: str) -> str:
@@ -84,15 +88,32 @@ def lookalike_passages(item: Lookalike) -> Iterator[Passage]:
         yield Passage(owner, "sample", sample, normalize(sample) or sample)
 
 
-def build_passages(runbooks: Iterable[Runbook], lookalikes: Iterable[Lookalike]) -> list[Passage]:
-    """All passages, grouped by owner (the index relies on owners being contiguous)."""
+def report_passages(owner: str, reports: Iterable[tuple[int, str]]) -> Iterator[Passage]:
+    """Real reports (line, text) as passages: how people actually describe this fault."""
+    for line, text in reports:
+        yield Passage(owner, "report", text, normalize(text) or text, report=line)
+
+
+def build_passages(
+    runbooks: Iterable[Runbook],
+    lookalikes: Iterable[Lookalike],
+    reports: dict[str, list[tuple[int, str]]] | None = None,
+) -> list[Passage]:
+    """All passages, grouped by owner (the index relies on owners being contiguous). `reports` maps a
+    runbook id, or "none", to its labelled real reports; "none" reports form a look-alike of their own."""
+    reports = reports or {}
     passages: list[Passage] = []
     seen: set[tuple[str, str]] = set()
-    sources = [runbook_passages(rb) for rb in runbooks] + [lookalike_passages(x) for x in lookalikes]
+    sources: list[Iterator[Passage]] = [
+        itertools.chain(runbook_passages(rb), report_passages(rb.id, reports.get(rb.id, ()))) for rb in runbooks
+    ]
+    sources += [lookalike_passages(x) for x in lookalikes]
+    if reports.get("none"):
+        sources.append(report_passages(LOOKALIKE_PREFIX + REPORTED_NOT_CNI, reports["none"]))
     for source in sources:
         for p in source:
             key = (p.owner, p.search_text.lower())
-            if p.search_text and key not in seen:
+            if p.search_text and (key not in seen or p.kind == "report"):
                 seen.add(key)
                 passages.append(p)
     return passages

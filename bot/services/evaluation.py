@@ -4,13 +4,17 @@ on request, for each signal alone and a plain BM25 baseline over the same runboo
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from bot.domain.errors import UsageError
 from bot.knowledge.batch import Case, read_batch
-from bot.knowledge.fusion import Calibration
+from bot.knowledge.fusion import Calibration, Training, fit_calibrations
 from bot.knowledge.matcher import Matcher
 
 NONE = "none"
@@ -32,6 +36,7 @@ class Report:
     top3: int = 0
     abstained: int = 0
     misses: list[str] = field(default_factory=list)
+    per_runbook: dict[str, list[int]] = field(default_factory=dict)  # runbook -> [confident top-1, cases]
 
     @property
     def top1_rate(self) -> float:
@@ -52,6 +57,7 @@ class Report:
             "top1": round(self.top1_rate, 4),
             "top3": round(self.top3_rate, 4),
             "abstention": round(self.abstention_rate, 4),
+            "per_runbook": {k: {"top1": v[0], "cases": v[1]} for k, v in sorted(self.per_runbook.items())},
             "misses": self.misses,
         }
 
@@ -70,8 +76,11 @@ def score(system: str, cases: Sequence[Case], predictions: Sequence[Prediction])
             continue
         report.cni_cases += 1
         ok = {case.expect, *case.also}
+        tally = report.per_runbook.setdefault(str(case.expect), [0, 0])
+        tally[1] += 1
         if p.confident and p.ranked and p.ranked[0] in ok:
             report.top1 += 1
+            tally[0] += 1
         else:
             got = p.ranked[0] if p.confident and p.ranked else "no confident match"
             report.misses.append(f"line {case.line}: expected {case.expect}, got {got}: {text}")
@@ -132,6 +141,46 @@ def evaluate_file(
     return reports
 
 
+def cross_validate(
+    matcher: Matcher,
+    path: str,
+    *,
+    training: Training,
+    report_rows: Mapping[int, int],
+    folds: int = 5,
+) -> Report:
+    """The fused matcher on the reports file it was built from, K-fold: for each fold, the calibration
+    is refitted without that fold's reports and their passages are hidden from search, so every case is
+    answered by a matcher that never saw it. Folds group cases by thread, so a thread's reports never
+    straddle training and measurement."""
+    cases = read_batch(path, labelled=True)
+    missing = [c.line for c in cases if c.line not in report_rows]
+    if missing:
+        raise UsageError(
+            f"--cv measures the reports file the index was built from; {path} line {missing[0]} is not in it"
+        )
+    if folds < 2:
+        raise UsageError("--cv needs at least 2 folds")
+    fold_of = {c.line: zlib.crc32((c.source or str(c.line)).encode()) % folds for c in cases}
+    predictions: dict[int, Prediction] = {}
+    saved = (matcher.calibration, matcher.shortcut, matcher.hidden)
+    try:
+        for fold in range(folds):
+            held = [c for c in cases if fold_of[c.line] == fold]
+            if not held:
+                continue
+            held_lines = {c.line for c in held}
+            keep = np.array([line == 0 or line not in held_lines for line in training.report])
+            calibrations = fit_calibrations(training, keep)
+            matcher.calibration, matcher.shortcut = calibrations["fused"], calibrations["without_dense"]
+            matcher.hidden = {report_rows[line] for line in held_lines}
+            for case, result in zip(held, matcher.match_many([c.text for c in held]), strict=True):
+                predictions[case.line] = Prediction(result.confident, tuple(m.runbook for m in result.matches))
+    finally:
+        matcher.calibration, matcher.shortcut, matcher.hidden = saved
+    return score(f"fused, {folds}-fold cross-validated", cases, [predictions[c.line] for c in cases])
+
+
 def render_report(reports: Sequence[Report]) -> str:
     lines = [f"{'system':<22} {'top-1':>6} {'top-3':>6} {'abstain':>8}  cases"]
     for r in reports:
@@ -140,6 +189,10 @@ def render_report(reports: Sequence[Report]) -> str:
             f"{r.cni_cases} CNI + {r.none_cases} none"
         )
     fused = reports[0]
+    if fused.per_runbook:
+        lines.append("\nper runbook (confident top-1):")
+        for runbook, (hits, total) in sorted(fused.per_runbook.items()):
+            lines.append(f"  {runbook:<30} {hits:>3}/{total:<3} {hits / total:.2f}")
     if fused.misses:
         lines.append(f"\nmisses of {fused.system} ({len(fused.misses)}):")
         lines.extend(f"  {m}" for m in fused.misses)

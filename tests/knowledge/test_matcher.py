@@ -13,6 +13,7 @@ from bot.services.evaluation import Prediction, score
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
+REPORTS = ROOT / "runbooks" / "reports.jsonl"
 RUNBOOKS, _ = read_runbooks(ROOT / "runbooks")
 LOOKALIKES, _ = read_lookalikes(ROOT / "runbooks" / "lookalikes.yaml")
 
@@ -90,9 +91,34 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results])
-    assert report.top1_rate >= 0.90, report.misses
-    assert report.top3_rate >= 0.97, report.misses
-    assert report.abstention_rate >= 0.80, report.misses
+    # measured 0.941 / 1.000 / 0.949 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.92, report.misses
+    assert report.top3_rate >= 0.98, report.misses
+    assert report.abstention_rate >= 0.92, report.misses
+
+
+def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settings) -> None:
+    """The development set (real reports from public threads), each fold answered by a matcher whose
+    calibration never saw it and whose search cannot see its passages."""
+    from bot.config import Settings
+    from bot.services.evaluation import cross_validate
+    from bot.wiring import App
+
+    app = App(Settings(knowledge=knowledge_settings))
+    training, report_rows = app.training()
+    report = cross_validate(app.matcher, str(REPORTS), training=training, report_rows=report_rows, folds=5)
+    assert report.cni_cases >= 250 and report.none_cases >= 90
+    # measured 0.757 / 0.924 / 0.922 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.73, report.misses
+    assert report.top3_rate >= 0.90, report.misses
+    assert report.abstention_rate >= 0.90, report.misses
+
+
+def test_the_development_set_shares_no_text_with_the_eval_set() -> None:
+    evaluation = "\n".join(c.text for c in read_batch(str(EVAL), labelled=True))
+    for case in read_batch(str(REPORTS), labelled=True):
+        runs = {case.text[i : i + 60] for i in range(0, max(1, len(case.text) - 59), 20)}
+        assert not any(len(r) == 60 and r in evaluation for r in runs), case.line
 
 
 def test_eval_cases_are_not_copied_into_runbook_samples() -> None:
