@@ -21,7 +21,7 @@ from bot.knowledge.tokens import STOPWORDS, tokenize
 MIN_MATCHES = 3
 SHOWN_MATCHES = 5
 QUERY_ECHO_CHARS = 500
-SHORTCUT_SCORE = 0.99
+SHORTCUT_SCORE = 0.9  # measured: eval answers unchanged from 0.99, and half the embeddings skipped
 SHORTCUT_SIGNATURE = 0.8
 
 
