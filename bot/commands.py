@@ -171,8 +171,16 @@ def evaluate(args: argparse.Namespace) -> int:
 
     app = App.from_environment()
     if args.cv:
-        training, report_rows = app.training()
-        reports = [cross_validate(app.matcher, args.file, training=training, report_rows=report_rows, folds=args.cv)]
+        training, report_rows, classifier_data = app.training()
+        cv = cross_validate(
+            app.matcher,
+            args.file,
+            training=training,
+            report_rows=report_rows,
+            classifier_data=classifier_data,
+            folds=args.cv,
+        )
+        reports = [cv]
     else:
         reports = evaluate_file(
             app.matcher,

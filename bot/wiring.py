@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.domain.errors import CnibotError, UsageError
 from bot.domain.probe import ClusterInfo
 from bot.domain.runbook import Runbook
+from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training
 from bot.knowledge.matcher import Matcher
 from bot.logs import configure_logging
@@ -95,19 +96,22 @@ class App:
         manifest = read_manifest(IndexPaths(self.settings.knowledge.index_dir)) or {}
         stored = manifest.get("calibration") or {}
         return {
-            name: Calibration.from_json(stored[name]) for name in ("signatures", "lexical", "dense") if name in stored
+            name: Calibration.from_json(stored[name])
+            for name in ("signatures", "lexical", "dense", "classifier")
+            if name in stored
         }
 
-    def training(self) -> tuple[Training, dict[int, int]]:
-        """The calibration's training rows and each real report's passage row, for `eval --cv`."""
-        from bot.index.build import load_training
+    def training(self) -> tuple[Training, dict[int, int], ClassifierData]:
+        """The calibration's training rows, each real report's passage row and the classifier's training
+        data, for `eval --cv`."""
+        from bot.index.build import load_classifier, load_training
         from bot.index.files import IndexPaths, read_manifest
 
         paths = IndexPaths(self.settings.knowledge.index_dir)
         self.matcher  # noqa: B018 - the index is current (rebuilt if stale) before its files are read
         manifest = read_manifest(paths) or {}
         rows = {int(line): int(row) for line, row in (manifest.get("report_rows") or {}).items()}
-        return load_training(paths.training), rows
+        return load_training(paths.training), rows, load_classifier(paths.classifier)[1]
 
     def runbook_files(self) -> list[Path]:
         from bot.knowledge.loader import runbook_files

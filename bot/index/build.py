@@ -20,8 +20,10 @@ import numpy as np
 from bot.config import PROJECT_ROOT
 from bot.domain.errors import IndexUnavailableError
 from bot.domain.runbook import Lookalike, Runbook
+from bot.knowledge.classifier import TRAINING_KINDS as CLASSIFIER_KINDS
+from bot.knowledge.classifier import ClassifierData, LinearClassifier, train_classifier
 from bot.knowledge.fusion import Training, features, fit_calibrations
-from bot.index.files import INDEX_FORMAT, TRAINING, source_hashes
+from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, source_hashes
 from bot.knowledge.batch import read_batch
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, read_lookalikes, read_runbooks
 from bot.knowledge.passages import LOOKALIKE_PREFIX, REPORTED_NOT_CNI, Passage, build_passages
@@ -129,8 +131,60 @@ def load_training(path: Path) -> Training:
         return Training(x=data["x"], y=data["y"], query=data["query"], report=data["report"])
 
 
+CROSS_FIT_FOLDS = 5
+
+
+def classifier_data(passages: list[Passage], owners: list[Owner], vectors: np.ndarray[Any, Any]) -> ClassifierData:
+    owner_index = {(LOOKALIKE_PREFIX + o.id if o.kind == "lookalike" else o.id): i for i, o in enumerate(owners)}
+    rows = [i for i, p in enumerate(passages) if p.kind in CLASSIFIER_KINDS]
+    return ClassifierData(
+        vectors=np.asarray(vectors[rows], dtype=np.float32),
+        owners=np.array([owner_index[passages[i].owner] for i in rows], dtype=np.int64),
+        reports=np.array([passages[i].report for i in rows], dtype=np.int64),
+        rows=np.array(rows, dtype=np.int64),
+        n_owners=len(owners),
+    )
+
+
+def save_classifier(data: ClassifierData, classifier: LinearClassifier, path: Path) -> None:
+    with path.open("wb") as f:
+        np.savez_compressed(
+            f,
+            weights=classifier.weights,
+            bias=classifier.bias,
+            vectors=data.vectors,
+            owners=data.owners,
+            reports=data.reports,
+            rows=data.rows,
+            n_owners=np.array(data.n_owners),
+        )
+
+
+def load_classifier(path: Path) -> tuple[LinearClassifier, ClassifierData]:
+    with np.load(path) as f:
+        data = ClassifierData(f["vectors"], f["owners"], f["reports"], f["rows"], int(f["n_owners"]))
+        return LinearClassifier(f["weights"], f["bias"]), data
+
+
+def cross_fitted_proba(data: ClassifierData, query_rows: list[int], vectors: np.ndarray[Any, Any]) -> dict[int, Any]:
+    """For each training query (a passage row), the classifier's probabilities from a model that did not
+    train on that passage: the calibration must learn how the classifier does on text it has not seen."""
+    out: dict[int, Any] = {}
+    for fold in range(CROSS_FIT_FOLDS):
+        keep = data.rows % CROSS_FIT_FOLDS != fold
+        model = train_classifier(data.vectors[keep], data.owners[keep], data.n_owners)
+        mine = [r for r in query_rows if r % CROSS_FIT_FOLDS == fold]
+        if mine:
+            for row, p in zip(mine, model.proba(vectors[mine]), strict=True):
+                out[row] = p
+    return out
+
+
 def training_rows(
-    index: SearchIndex, passages: list[Passage], vectors: np.ndarray[Any, np.dtype[np.float32]]
+    index: SearchIndex,
+    passages: list[Passage],
+    vectors: np.ndarray[Any, np.dtype[np.float32]],
+    clf_data: ClassifierData | None = None,
 ) -> Training:
     """Every sample, symptom and real report scored as a query with its own passage hidden, so that no
     query can find itself."""
@@ -143,9 +197,13 @@ def training_rows(
         vectors[rows],
         hidden_rows=[{i} for i in rows],
     )
+    if clf_data is not None:
+        proba = cross_fitted_proba(clf_data, rows, vectors)
+        for row, s in zip(rows, signals, strict=True):
+            s.clf = proba[row]
     n = len(index.owners)
     return Training(
-        x=np.vstack([features(s.sig, s.lex, s.dense) for s in signals]),
+        x=np.vstack([features(s.sig, s.lex, s.dense, s.clf) for s in signals]),
         y=np.concatenate([np.eye(n)[t] for t in truth]),
         query=np.repeat(np.arange(len(rows)), n),
         report=np.array([passages[i].report for i in rows], dtype=np.int64),
@@ -187,8 +245,18 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
         _write_passages(staging / "passages.db", passages)
 
         records = signature_records(runbooks, lookalikes)
-        index = SearchIndex(owners, SignatureSet.from_records(records), bm25, dense, top_k=prepare_for_queries(dense))
-        training = training_rows(index, passages, vectors)
+        clf_data = classifier_data(passages, owners, vectors)
+        classifier = train_classifier(clf_data.vectors, clf_data.owners, clf_data.n_owners)
+        save_classifier(clf_data, classifier, staging / CLASSIFIER)
+        index = SearchIndex(
+            owners,
+            SignatureSet.from_records(records),
+            bm25,
+            dense,
+            top_k=prepare_for_queries(dense),
+            classifier=classifier,
+        )
+        training = training_rows(index, passages, vectors, clf_data)
         save_training(training, staging / TRAINING)
         calibrations, n_queries = fit_calibrations(training), len(training.report)
         manifest = {

@@ -11,12 +11,13 @@ from typing import Any
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, runbook_files
 
 # Bump when the passage, tokenisation or feature code changes what an index holds.
-INDEX_FORMAT = 8
+INDEX_FORMAT = 9
 MANIFEST = "manifest.json"
 PASSAGES_DB = "passages.db"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 TRAINING = "training.npz"  # the calibration's training rows, so `cnibot eval --cv` can refit per fold
+CLASSIFIER = "classifier.npz"  # the embedding classifier and what it was trained on (refit per fold too)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class IndexPaths:
     @property
     def training(self) -> Path:
         return self.root / TRAINING
+
+    @property
+    def classifier(self) -> Path:
+        return self.root / CLASSIFIER
 
 
 def source_hashes(runbooks_dir: Path) -> dict[str, str]:
@@ -69,7 +74,7 @@ def staleness(paths: IndexPaths, runbooks_dir: Path, model: str) -> str | None:
         return f"the index was built with model {manifest.get('model')!r}, not {model!r}"
     if manifest.get("sources") != source_hashes(runbooks_dir):
         return "runbooks changed since the index was built"
-    for path in (paths.passages_db, paths.dense, paths.bm25, paths.training, paths.root / "model.onnx"):
+    for path in (paths.passages_db, paths.dense, paths.bm25, paths.training, paths.classifier, paths.root / "model.onnx"):
         if not path.exists():
             return f"{path.name} is missing from the index"
     return None

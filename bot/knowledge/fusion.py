@@ -13,11 +13,23 @@ import numpy as np
 
 Array = np.ndarray[Any, np.dtype[np.float64]]
 
-FEATURES = ("sig", "sig_margin", "dense", "dense_margin", "lex_rel", "lex_log", "lex_margin", "agree")
+FEATURES = (
+    "sig",
+    "sig_margin",
+    "dense",
+    "dense_margin",
+    "lex_rel",
+    "lex_log",
+    "lex_margin",
+    "agree",
+    "clf",
+    "clf_margin",
+)
 SIGNALS = {
     "signatures": ("sig", "sig_margin"),
     "lexical": ("lex_rel", "lex_log", "lex_margin"),
     "dense": ("dense", "dense_margin"),
+    "classifier": ("clf", "clf_margin"),
     "fused": FEATURES,
     # the shortcut: when signatures and words alone are already sure, the embedding is skipped
     "without_dense": ("sig", "sig_margin", "lex_rel", "lex_log", "lex_margin"),
@@ -43,12 +55,13 @@ def _is_first(values: Array) -> Array:
     return first
 
 
-def features(sig: Array, lex: Array, dense: Array) -> Array:
+def features(sig: Array, lex: Array, dense: Array, clf: Array | None = None) -> Array:
     """Per-candidate feature matrix (candidates x FEATURES) from each signal's per-candidate best:
     each signal's value and its margin over the best other candidate, and how many of the three signals
     rank the candidate first (agreement)."""
     lex_top = float(lex.max()) if lex.size else 0.0
     lex_rel = lex / lex_top if lex_top > 0 else np.zeros_like(lex)
+    clf = np.zeros_like(dense) if clf is None else clf
     return np.column_stack(
         [
             sig,
@@ -59,6 +72,8 @@ def features(sig: Array, lex: Array, dense: Array) -> Array:
             np.log1p(np.maximum(lex, 0.0)),
             _margins(lex_rel),
             (_is_first(sig) + _is_first(lex) + _is_first(dense)) / 3.0,
+            clf,
+            _margins(clf),
         ]
     )
 

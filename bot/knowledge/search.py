@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.knowledge.classifier import LinearClassifier
 from bot.knowledge.signatures import SignatureHit, SignatureSet, flatten
 from bot.knowledge.tokens import tokenize
 
@@ -42,6 +43,7 @@ class Signals:
     dense_best: np.ndarray[Any, np.dtype[np.int64]]  # per owner: its best passage row in the top k, or -1
     tokens: list[str]
     owners: Sequence[Owner]
+    clf: FloatArray | None = None  # the classifier's probability per owner, when the paste was embedded
 
     def lex_row(self, owner_index: int) -> int | None:
         """The owner's best BM25 passage row, computed only for the few owners an answer explains."""
@@ -59,7 +61,14 @@ class SearchIndex:
     """Signatures, a BM25 retriever and a faiss inner-product index over the same passage rows."""
 
     def __init__(
-        self, owners: Sequence[Owner], signatures: SignatureSet, bm25: Any, dense: Any, *, top_k: int = DENSE_TOP_K
+        self,
+        owners: Sequence[Owner],
+        signatures: SignatureSet,
+        bm25: Any,
+        dense: Any,
+        *,
+        top_k: int = DENSE_TOP_K,
+        classifier: LinearClassifier | None = None,
     ) -> None:
         self.owners = list(owners)
         self.owner_pos = {o.id: i for i, o in enumerate(self.owners)}
@@ -69,6 +78,7 @@ class SearchIndex:
         self.size = self.owners[-1].end if self.owners else 0
         self.starts = np.array([o.start for o in self.owners], dtype=np.int64)
         self.top_k = top_k
+        self.classifier = classifier
         self.owner_of_row = np.repeat(np.arange(len(self.owners)), [o.end - o.start for o in self.owners])
 
     def signals(
@@ -93,12 +103,15 @@ class SearchIndex:
         vectors: np.ndarray[Any, np.dtype[np.float32]],
         hidden_rows: Sequence[set[int]] | None = None,
     ) -> None:
-        """Fill in the dense signal of signals computed without vectors."""
+        """Fill in the dense signal (and the classifier's) of signals computed without vectors."""
         k = min(self.size, self.top_k)
         scores, rows = self.dense.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        proba = self.classifier.proba(vectors) if self.classifier is not None else None
         for i, s in enumerate(signals):
             hidden = hidden_rows[i] if hidden_rows else set()
             s.dense, s.dense_best = self._dense(scores[i], rows[i], hidden)
+            if proba is not None:
+                s.clf = proba[i]
 
     def _sparse(self, raw: str, text: str, hidden: set[int]) -> Signals:
         n = len(self.owners)

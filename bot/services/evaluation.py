@@ -14,6 +14,7 @@ import numpy as np
 
 from bot.domain.errors import UsageError
 from bot.knowledge.batch import Case, read_batch
+from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training, fit_calibrations
 from bot.knowledge.matcher import Matcher
 
@@ -147,6 +148,7 @@ def cross_validate(
     *,
     training: Training,
     report_rows: Mapping[int, int],
+    classifier_data: ClassifierData | None = None,
     folds: int = 5,
 ) -> Report:
     """The fused matcher on the reports file it was built from, K-fold: for each fold, the calibration
@@ -163,7 +165,7 @@ def cross_validate(
         raise UsageError("--cv needs at least 2 folds")
     fold_of = {c.line: zlib.crc32((c.source or str(c.line)).encode()) % folds for c in cases}
     predictions: dict[int, Prediction] = {}
-    saved = (matcher.calibration, matcher.shortcut, matcher.hidden)
+    saved = (matcher.calibration, matcher.shortcut, matcher.hidden, matcher.index.classifier)
     try:
         for fold in range(folds):
             held = [c for c in cases if fold_of[c.line] == fold]
@@ -174,10 +176,12 @@ def cross_validate(
             calibrations = fit_calibrations(training, keep)
             matcher.calibration, matcher.shortcut = calibrations["fused"], calibrations["without_dense"]
             matcher.hidden = {report_rows[line] for line in held_lines}
+            if classifier_data is not None:
+                matcher.index.classifier = classifier_data.without_reports(held_lines)
             for case, result in zip(held, matcher.match_many([c.text for c in held]), strict=True):
                 predictions[case.line] = Prediction(result.confident, tuple(m.runbook for m in result.matches))
     finally:
-        matcher.calibration, matcher.shortcut, matcher.hidden = saved
+        matcher.calibration, matcher.shortcut, matcher.hidden, matcher.index.classifier = saved
     return score(f"fused, {folds}-fold cross-validated", cases, [predictions[c.line] for c in cases])
 
 
