@@ -24,6 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     sub.add_parser("run", help="the main job: the Slack bot when tokens are set, else the local console")
+    serve = sub.add_parser("serve", help="the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on --port)")
+    serve.add_argument("--port", type=int, default=3000, help="HTTP port for Slack requests and health (default 3000)")
+    _cluster_options(serve)
+    audit = sub.add_parser("audit", help="what the bot recorded: answered pastes, probe runs, feedback")
+    audit.add_argument("--since", metavar="DURATION", help="only the last 30m, 12h, 7d, ...")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.add_argument("--csv", action="store_true", help="comma-separated (default: tab-separated)")
     console = sub.add_parser("console", help="a local chat loop: paste an error, get a runbook")
     _cluster_options(console)
 
@@ -152,4 +159,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return commands.console(args)
     if args.command == "run":
         return commands.run(args)
+    if args.command == "serve":
+        return commands.serve(args)
+    if args.command == "audit":
+        return commands.audit(args)
     raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first

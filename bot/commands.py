@@ -96,14 +96,48 @@ def console(args: argparse.Namespace, *, sim_if_no_kubeconfig: bool = False) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    """`make run`: the Slack bot when its tokens are set, else the local console."""
     app = App.from_environment()
     if app.settings.slack.configured:
-        _console_out().print(
-            "Slack tokens are set, but the Slack adapter is not part of this build yet; "
-            "starting the local console instead.",
-            style="yellow",
-        )
+        return serve(argparse.Namespace(port=3000, kubeconfig=None, context=None, sim=None))
     return console(args, sim_if_no_kubeconfig=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    choice = _choice(args)
+    if not (choice.sim or choice.kubeconfig or choice.context):
+        choice = ClusterChoice(sim_if_no_kubeconfig=True)
+    app = App.from_environment(choice, interactive=False)
+    try:
+        return app.serve(port=args.port)
+    finally:
+        app.close()
+
+
+def audit(args: argparse.Namespace) -> int:
+    import csv
+    import time
+
+    from bot.domain.errors import UsageError as Usage
+
+    app = App.from_environment()
+    since = 0.0
+    if args.since:
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        amount, unit = args.since[:-1], args.since[-1:]
+        if unit not in units or not amount.isdigit():
+            raise Usage(f"--since {args.since!r}: give a duration like 30m, 12h or 7d")
+        since = time.time() - int(amount) * units[unit]
+    rows = [r.to_json() for r in app.store.audit(since=since)]
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        writer = csv.writer(sys.stdout, delimiter="," if args.csv else "\t")
+        writer.writerow(["at", "kind", "channel", "user", "summary"])
+        for row in rows:
+            writer.writerow([row["at"], row["kind"], row["channel"], row["user"], row["summary"]])
+    return 0
 
 
 def _read_match_input(text: str | None) -> str:

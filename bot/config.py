@@ -65,10 +65,23 @@ class SlackSettings:
     """xapp- token for Socket Mode (SLACK_APP_TOKEN)."""
     signing_secret: str = ""
     """Request signing secret for HTTP mode (SLACK_SIGNING_SECRET)."""
+    api_url: str = "https://slack.com/api/"
+    """Slack Web API base URL (SLACK_API_URL); tests point it at a stand-in on loopback."""
+    channels: tuple[str, ...] = ()
+    """Channel ids whose messages are read for pasted errors (CNIBOT_CHANNELS, comma-separated); empty
+    means every channel the bot is in."""
+    cluster_name: str = ""
+    """The cluster name shown in every reply (CNIBOT_CLUSTER_NAME); default: the kubeconfig's."""
 
     @property
     def configured(self) -> bool:
         return bool(self.bot_token and (self.app_token or self.signing_secret))
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    path: Path = field(default_factory=lambda: Path.home() / ".local" / "state" / "cnibot" / "cnibot.db")
+    """The SQLite database (CNIBOT_DB): answered pastes, feedback, probe runs."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class Settings:
     slack: SlackSettings = field(default_factory=SlackSettings)
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     sim_scenario: str = "ipam-exhausted"
     """Scenario of the simulated cluster that `make run` uses when no kubeconfig is found
     (CNIBOT_SIM_SCENARIO); `--sim SCENARIO` picks one explicitly."""
@@ -106,7 +120,11 @@ class Settings:
             bot_token=env.get("SLACK_BOT_TOKEN", ""),
             app_token=env.get("SLACK_APP_TOKEN", ""),
             signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            api_url=env.get("SLACK_API_URL") or SlackSettings.api_url,
+            channels=tuple(c.strip() for c in env.get("CNIBOT_CHANNELS", "").split(",") if c.strip()),
+            cluster_name=env.get("CNIBOT_CLUSTER_NAME", ""),
         )
+        store = StoreSettings(path=Path(env["CNIBOT_DB"]) if env.get("CNIBOT_DB") else StoreSettings().path)
         cluster = ClusterSettings(
             kubeconfig=env.get("KUBECONFIG", ""),
             home=Path(env["HOME"]) if env.get("HOME") else c.home,
@@ -125,6 +143,7 @@ class Settings:
             slack=slack,
             cluster=cluster,
             log=log,
+            store=store,
             sim_scenario=env.get("CNIBOT_SIM_SCENARIO") or cls.sim_scenario,
             debug=debug_enabled(env),
         )

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
-from bot.domain.errors import CnibotError, UsageError
+from bot.domain.errors import CnibotError, SettingsError, UsageError
 from bot.domain.probe import ClusterInfo
 from bot.domain.runbook import Runbook
 from bot.knowledge.classifier import ClassifierData
@@ -22,6 +24,10 @@ from bot.probes.base import RunbookFor
 from bot.services.answers import Answering
 from bot.services.conversation import Conversation
 from bot.services.probing import ClusterHandle, Probing, lazy_namer, signature_first_namer
+
+if TYPE_CHECKING:
+    from bot.slack.app import SlackBot
+    from bot.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +194,50 @@ class App:
     @cached_property
     def conversation(self) -> Conversation:
         return Conversation(answering=self.answering, probing=self.probing)
+
+    # -- the Slack bot and its store --------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> Store:
+        from bot.store.db import Store
+
+        self.settings.store.path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(self.settings.store.path)
+
+    def cluster_name(self) -> str:
+        if self.settings.slack.cluster_name:
+            return self.settings.slack.cluster_name
+        scenario = self.uses_simulated_cluster()
+        if scenario:
+            return f"SIMULATED cluster '{scenario}'"
+        return self.probing.cluster().info.description
+
+    def slack_bot(self, client: Any = None) -> SlackBot:
+        """The bolt app with its listeners (`client`: a WebClient, for tests). Its construction calls
+        Slack's auth.test: a wrong token fails here, at start, in one line."""
+        from bot.slack.app import start_bot
+
+        slack = self.settings.slack
+        if not slack.bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set (the bot's xoxb- token)")
+        if not (slack.signing_secret or slack.app_token):
+            raise SettingsError("set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+        return start_bot(
+            settings=slack,
+            answering=self.answering,
+            probing=lambda: self.probing,
+            store=self.store,
+            cluster=self.cluster_name,
+            client=client,
+        )
+
+    def serve(self, *, port: int, stop: threading.Event | None = None) -> int:
+        """`cnibot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on `port`; /healthz and
+        /readyz on `port` either way. Runs until `stop` is set (or forever)."""
+        from bot.slack.server import serve_bot
+
+        self.matcher  # noqa: B018 - the index is loaded (or rebuilt) before Slack can send anything
+        return serve_bot(self.slack_bot(), app_token=self.settings.slack.app_token, port=port, stop=stop)
 
     def close(self) -> None:
         if "probing" in self.__dict__:

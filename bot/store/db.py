@@ -1,0 +1,205 @@
+"""The SQLite store: migrations, and one method per record the bot keeps."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.domain.errors import CnibotError
+
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+class StoreError(CnibotError):
+    """The database cannot be opened or written (locked, read-only, corrupt, wrong path)."""
+
+
+def _v1_answers_probes_feedback(db: sqlite_utils.Database) -> None:
+    db.table("answers").create(
+        {
+            "id": int,
+            "at": float,
+            "event_id": str,
+            "channel": str,
+            "thread_ts": str,
+            "user": str,
+            "cluster": str,
+            "text": str,
+            "confident": int,
+            "runbook": str,
+            "score": float,
+            "matches": str,
+        },
+        pk="id",
+    )
+    db.table("answers").create_index(["event_id"], unique=True)
+    db.table("answers").create_index(["channel", "at"])
+    db.table("probe_runs").create(
+        {
+            "id": int,
+            "at": float,
+            "user": str,
+            "channel": str,
+            "thread_ts": str,
+            "cluster": str,
+            "simulated": int,
+            "probes": str,
+            "statuses": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db.table("feedback").create(
+        {"id": int, "at": float, "answer_id": int, "user": str, "chosen": str, "text": str}, pk="id"
+    )
+
+
+# (version, what it does, function): applied in order, each in its own transaction, recorded in `migrations`
+MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
+    (1, "answers, probe runs and feedback", _v1_answers_probes_feedback),
+]
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    kind: str
+    at: float
+    channel: str
+    user: str
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at))
+        return {"kind": self.kind, "at": stamp, "channel": self.channel, "user": self.user, "summary": self.summary}
+
+
+class Store:
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        try:
+            connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+            connection.execute("pragma journal_mode=wal")
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the database {self.path}: {exc} (check CNIBOT_DB and the folder's permissions)"
+            ) from exc
+        self.db = sqlite_utils.Database(connection)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        try:
+            if "migrations" not in self.db.table_names():
+                self.db.table("migrations").create({"version": int, "name": str, "at": float}, pk="version")
+            done = {row["version"] for row in self.db.table("migrations").rows}
+            for version, name, apply in MIGRATIONS:
+                if version in done:
+                    continue
+                with self.db.conn:
+                    apply(self.db)
+                    self.db.table("migrations").insert({"version": version, "name": name, "at": time.time()})
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from exc
+
+    def version(self) -> int:
+        return max((row["version"] for row in self.db.table("migrations").rows), default=0)
+
+    def _write(self, table: str, row: dict[str, Any]) -> int:
+        try:
+            with self.db.conn:
+                return int(self.db.table(table).insert(row).last_pk or 0)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from exc
+
+    def record_answer(
+        self,
+        *,
+        event_id: str,
+        channel: str,
+        thread_ts: str,
+        user: str,
+        cluster: str,
+        text: str,
+        confident: bool,
+        runbook: str,
+        score: float,
+        matches: list[dict[str, Any]],
+    ) -> int | None:
+        """Store an answered paste (already redacted); None when this event was recorded before, which is
+        how a Slack retry or a second replica learns not to answer twice."""
+        row = {
+            "at": time.time(),
+            "event_id": event_id,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "user": user,
+            "cluster": cluster,
+            "text": text,
+            "confident": int(confident),
+            "runbook": runbook,
+            "score": score,
+            "matches": json.dumps(matches),
+        }
+        try:
+            return self._write("answers", row)
+        except sqlite3.IntegrityError:
+            return None
+
+    def record_probe_run(
+        self,
+        *,
+        user: str,
+        channel: str,
+        thread_ts: str,
+        cluster: str,
+        simulated: bool,
+        statuses: dict[str, str],
+        error: str,
+    ) -> int:
+        row = {
+            "at": time.time(),
+            "user": user,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "cluster": cluster,
+            "simulated": int(simulated),
+            "probes": ",".join(statuses),
+            "statuses": json.dumps(statuses),
+            "error": error,
+        }
+        return self._write("probe_runs", row)
+
+    def record_feedback(self, *, answer_id: int, user: str, chosen: str, text: str) -> int:
+        return self._write(
+            "feedback", {"at": time.time(), "answer_id": answer_id, "user": user, "chosen": chosen, "text": text}
+        )
+
+    def audit(self, *, since: float = 0.0) -> Iterator[AuditRow]:
+        """Everything recorded since `since` (epoch seconds), oldest first."""
+        rows: list[AuditRow] = []
+        for r in self.db.table("answers").rows_where("at >= ?", [since]):
+            verdict = f"{r['runbook']} {r['score']:.2f}" if r["confident"] else "no confident match"
+            rows.append(AuditRow("answer", r["at"], r["channel"], r["user"], verdict))
+        for r in self.db.table("probe_runs").rows_where("at >= ?", [since]):
+            what = r["error"] or r["statuses"]
+            rows.append(AuditRow("probe", r["at"], r["channel"], r["user"], f"{r['cluster']}: {what}"))
+        for r in self.db.table("feedback").rows_where("at >= ?", [since]):
+            rows.append(AuditRow("feedback", r["at"], "", r["user"], f"answer {r['answer_id']} -> {r['chosen']}"))
+        yield from sorted(rows, key=lambda row: row.at)
+
+
+def _explain(exc: sqlite3.Error, path: str) -> str:
+    text = str(exc)
+    if "locked" in text:
+        return f"the database {path} is locked by another process (waited {BUSY_TIMEOUT_SECONDS:g} s)"
+    if "readonly" in text or "read-only" in text:
+        return f"the database {path} is read-only; give cnibot a writable CNIBOT_DB"
+    return f"the database {path} failed: {text}"

@@ -1,0 +1,163 @@
+"""The Slack bot end to end: real slack-bolt and slack-sdk, signed HTTP requests to the bot's server on
+loopback, a Slack Web API stand-in that records what the bot sends, the simulated cluster, a real
+SQLite file."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from bot.config import Settings, SlackSettings, StoreSettings
+from bot.slack.server import HttpServer
+from bot.wiring import App, ClusterChoice
+from tests.standins.slack import BOT_USER, Calls, slack_standin
+
+SECRET = "test-signing-secret"
+PASTE = 'Warning  FailedCreatePodSandBox  kubelet  plugin type="calico" failed (add): no IPs available in block'
+
+
+@pytest.fixture
+def bot(tmp_path: Path, knowledge_settings) -> Iterator[tuple[str, Calls, App]]:
+    with slack_standin() as (api_url, calls):
+        slack = SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url=api_url)
+        settings = Settings(knowledge=knowledge_settings, slack=slack, store=StoreSettings(path=tmp_path / "cnibot.db"))
+        app = App(settings, ClusterChoice(sim="ipam-exhausted"))
+        server = HttpServer(app.slack_bot().app, port=0, ready=lambda: True, host="127.0.0.1").start()
+        try:
+            yield f"http://127.0.0.1:{server.port}", calls, app
+        finally:
+            server.stop()
+            app.close()
+
+
+def post(url: str, body: bytes, content_type: str, *, secret: str = SECRET, age: int = 0, retry: int = 0) -> int:
+    stamp = str(int(time.time()) - age)
+    signature = "v0=" + hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": signature}
+    if retry:
+        headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+    request = urllib.request.Request(f"{url}/slack/events", data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def message_event(text: str, *, event_id: str = "Ev1", ts: str = "1700000000.000100", **extra: Any) -> bytes:
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": text, "ts": ts, **extra}
+    body = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": event_id, "event": event}
+    body["authorizations"] = [{"user_id": BOT_USER, "is_bot": True}]
+    return json.dumps(body).encode()
+
+
+def test_an_unsigned_or_stale_request_gets_401_and_nothing_happens(bot) -> None:
+    url, calls, _ = bot
+    assert post(url, message_event(PASTE), "application/json", secret="wrong") == 401
+    assert post(url, message_event(PASTE), "application/json", age=600) == 401
+    time.sleep(0.5)
+    assert calls.of("chat.postMessage") == []
+
+
+def test_a_confident_paste_gets_one_threaded_reply_and_a_retry_does_not_answer_twice(bot) -> None:
+    url, calls, app = bot
+    assert post(url, message_event(PASTE), "application/json") == 200
+    posted = calls.wait_for("chat.postMessage")
+    assert len(posted) == 1
+    reply = posted[0]
+    assert reply["channel"] == "C1" and reply["thread_ts"] == "1700000000.000100"
+    blocks = json.loads(reply["blocks"]) if isinstance(reply["blocks"], str) else reply["blocks"]
+    text = json.dumps(blocks)
+    assert "ipam-exhausted" in text and "SIMULATED" in text
+    assert {"cnibot_run_probes", "cnibot_show_runbook", "cnibot_not_this_one"} <= {
+        e.get("action_id") for b in blocks if b["type"] == "actions" for e in b["elements"]
+    }
+    assert post(url, message_event(PASTE), "application/json", retry=1) == 200  # Slack's retry, same event id
+    time.sleep(1.0)
+    assert len(calls.of("chat.postMessage")) == 1
+    rows = list(app.store.audit())
+    assert [r.kind for r in rows] == ["answer"] and rows[0].summary.startswith("ipam-exhausted")
+
+
+def test_the_bot_ignores_itself_other_bots_edits_and_unconfident_chatter(bot) -> None:
+    url, calls, _ = bot
+    post(url, message_event(PASTE, event_id="Ev2", bot_id="BCNIBOT"), "application/json")
+    post(url, message_event(PASTE, event_id="Ev3", subtype="message_changed"), "application/json")
+    post(url, message_event("anyone up for lunch?", event_id="Ev4"), "application/json")
+    time.sleep(1.5)
+    assert calls.of("chat.postMessage") == []
+
+
+def test_a_paste_with_a_secret_is_stored_redacted(bot) -> None:
+    url, calls, app = bot
+    paste = PASTE + "\nAuthorization: Bearer abcdefghijklmnop123456"
+    post(url, message_event(paste, event_id="Ev5"), "application/json")
+    calls.wait_for("chat.postMessage")
+    stored = list(app.store.db.table("answers").rows)
+    assert "abcdefghijklmnop123456" not in stored[0]["text"] and "[REDACTED]" in stored[0]["text"]
+
+
+def test_run_probes_posts_the_results_in_the_thread_and_records_the_run(bot) -> None:
+    url, calls, app = bot
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U2"},
+        "team": {"id": "T1"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1700000000.000200", "thread_ts": "1700000000.000100"},
+        "container": {"type": "message", "channel_id": "C1", "message_ts": "1700000000.000200"},
+        "actions": [{"action_id": "cnibot_run_probes", "value": "ipam-exhausted", "type": "button"}],
+        "trigger_id": "t",
+        "api_app_id": "A1",
+        "token": "x",
+    }
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    assert post(url, body, "application/x-www-form-urlencoded") == 200
+    posted = calls.wait_for("chat.postMessage", 2, seconds=60)
+    assert len(posted) == 2 and all(p["thread_ts"] == "1700000000.000100" for p in posted)
+    results = json.dumps(posted[1])
+    assert "ipam.usage" in results and "SIMULATED" in results
+    assert [r.kind for r in app.store.audit()] == ["probe"]
+
+
+def test_slack_rate_limits_are_retried_after_the_time_slack_asks(bot) -> None:
+    url, calls, _ = bot
+    calls.throttle["chat.postMessage"] = 1
+    started = time.monotonic()
+    post(url, message_event(PASTE, event_id="Ev6"), "application/json")
+    posted = calls.wait_for("chat.postMessage")
+    assert len(posted) == 1 and len(calls.of("chat.postMessage (429)")) == 1
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1
+
+
+def test_health_endpoints(bot) -> None:
+    url, _, _ = bot
+    with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+        assert response.status == 200
+    with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_a_token_slack_refuses_stops_the_start_with_one_line(tmp_path: Path, knowledge_settings) -> None:
+    from bot.domain.errors import SettingsError
+
+    settings = Settings(
+        knowledge=knowledge_settings,
+        slack=SlackSettings(bot_token="xoxb-test", signing_secret=SECRET, api_url="http://127.0.0.1:9/api/"),
+        store=StoreSettings(path=tmp_path / "db"),
+    )
+    with pytest.raises(SettingsError) as caught:
+        App(replace(settings), ClusterChoice(sim="healthy")).slack_bot()
+    assert str(caught.value).startswith("cannot reach Slack at http://127.0.0.1:9/api/ to check SLACK_BOT_TOKEN")
+    assert "\n" not in str(caught.value)
