@@ -7,10 +7,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import index_build, long_paste, match_cold, match_warm
+from bench import index_build, long_paste, match_cold, match_warm, slack_load
 
 if __name__ == "__main__":
     index_build.main()
     match_warm.main()
     match_cold.main()
     long_paste.main()
+    slack_load.main()

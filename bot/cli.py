@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on --port)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port for Slack requests and health (default 3000)")
     _cluster_options(serve)
+    feedback = sub.add_parser("feedback", help="pastes users labelled in Slack ([Not this one])")
+    fb_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", parser_class=_Parser)
+    export = fb_sub.add_parser("export", help="as JSON Lines in the eval format (text, expect, also, source)")
+    export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
     audit = sub.add_parser("audit", help="what the bot recorded: answered pastes, probe runs, feedback")
     audit.add_argument("--since", metavar="DURATION", help="only the last 30m, 12h, 7d, ...")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -163,4 +167,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return commands.serve(args)
     if args.command == "audit":
         return commands.audit(args)
+    if args.command == "feedback":
+        if args.feedback_command is None:
+            raise UsageError("feedback needs an action: export")
+        return commands.feedback(args)
     raise UsageError(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first

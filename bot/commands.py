@@ -268,3 +268,19 @@ def sim(args: argparse.Namespace) -> int:
             print(name)
         return 0
     return serve_simulated(args.scenario, args.port, Path(args.kubeconfig))
+
+
+def feedback(args: argparse.Namespace) -> int:
+    """`cnibot feedback export`: the pastes users labelled with [Not this one], as eval-set JSON Lines."""
+    app = App.from_environment()
+    rows = list(app.store.labelled_pastes())
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.output:
+        print(f"{len(rows)} labelled paste(s) written to {args.output}", file=sys.stderr)
+    return 0

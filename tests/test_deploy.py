@@ -58,3 +58,20 @@ def test_rbac_grants_only_reads_and_covers_every_resource_the_probes_read() -> N
     read |= {("", "pods/log"), ("cilium.io", "ciliumnodes"), ("operator.tigera.io", "installations")}
     missing = {(g, r) for g, r in read if (g, r) not in granted}
     assert missing == set()
+
+
+def test_the_slack_app_manifest_matches_what_the_bot_listens_for() -> None:
+    import yaml
+
+    from bot.slack.app import FIND_RUNBOOK
+
+    manifest = yaml.safe_load((ROOT / "deploy" / "slack-app-manifest.yaml").read_text(encoding="utf-8"))
+    features, settings = manifest["features"], manifest["settings"]
+    assert [c["command"] for c in features["slash_commands"]] == ["/cni"]
+    assert [s["callback_id"] for s in features["shortcuts"]] == [FIND_RUNBOOK]
+    assert {"app_mention", "message.channels", "message.groups"} <= set(settings["event_subscriptions"]["bot_events"])
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"app_mentions:read", "channels:history", "groups:history", "chat:write", "commands"} <= scopes
+    assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
+    for url in (settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]):
+        assert url.endswith("/slack/events")

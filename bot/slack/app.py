@@ -3,8 +3,11 @@ the thread of the message they answer."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,14 +17,18 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import SlackSettings
 from bot.domain.errors import CnibotError, UsageError
+from bot.knowledge.normalize import normalize
 from bot.knowledge.redact import redact
 from bot.services.answers import Answer, Answering
+from bot.services.conversation import is_command
 from bot.services.probing import Probing
 from bot.slack import blocks
 from bot.store.db import Store, StoreError
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
+FIND_RUNBOOK = "cnibot_find_runbook"  # the message shortcut's callback id (deploy/slack-app-manifest.yaml)
+REPEAT_WINDOW_SECONDS = 30 * 60
 
 
 def web_client(settings: SlackSettings) -> WebClient:
@@ -58,6 +65,10 @@ class SlackBot:
         self.app.event("app_mention")(self.on_mention)
         self.app.command("/cni")(self.on_command)
         self.app.action(blocks.RUN_PROBES)(self.on_run_probes)
+        self.app.action(blocks.SHOW_RUNBOOK)(self.on_show_runbook)
+        self.app.action(blocks.NOT_THIS_ONE)(self.on_not_this_one)
+        self.app.action(blocks.PICK_RUNBOOK)(self.on_pick_runbook)
+        self.app.shortcut(FIND_RUNBOOK)(self.on_find_runbook)
 
     # -- pastes ------------------------------------------------------------------------------------
 
@@ -73,6 +84,12 @@ class SlackBot:
         self._answer(event, body, client, always=False)
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+        text = MENTION.sub("", str(event.get("text") or "")).strip()
+        words = text.split()
+        if words[:1] == ["probe"] and is_command(text):
+            reply, fallback = self._probe_reply(words, user=str(event.get("user") or ""), event=event)
+            self._post(client, event, reply, fallback)
+            return
         self._answer(event, body, client, always=True)
 
     def _answer(self, event: dict[str, Any], body: dict[str, Any], client: WebClient, *, always: bool) -> None:
@@ -85,12 +102,42 @@ class SlackBot:
             return
         if not answer.result.confident and not always:
             return  # not confident: silent unless asked
-        if not self._record(answer, event, body):
+        answer_id = self._record(answer, text, event, body)
+        if answer_id is None:
             return  # this event was answered before (a Slack retry, or another replica)
-        reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster())
+        earlier = self._earlier_thread(answer, event, answer_id)
+        if earlier is not None:
+            self._post(client, event, [blocks.section(earlier)], earlier)
+            return
+        reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster(), answer_id=answer_id)
         self._post(client, event, reply, fallback)
 
-    def _record(self, answer: Answer, event: dict[str, Any], body: dict[str, Any]) -> bool:
+    def _earlier_thread(self, answer: Answer, event: dict[str, Any], answer_id: int) -> str | None:
+        """The same error pasted again in the same channel within 30 minutes: one line pointing at the
+        thread that already answered it, instead of a second full answer."""
+        if not answer_id or not answer.result.confident:
+            return None
+        try:
+            earlier = self.store.recent_answer(
+                channel=str(event.get("channel") or ""),
+                fingerprint=fingerprint(MENTION.sub("", str(event.get("text") or "")).strip()),
+                within=REPEAT_WINDOW_SECONDS,
+                before_id=answer_id,
+            )
+        except StoreError:
+            return None
+        if earlier is None:
+            return None
+        minutes = max(1, round((time.time() - float(earlier["at"])) / 60))
+        try:
+            link = self.app.client.chat_getPermalink(channel=earlier["channel"], message_ts=earlier["thread_ts"])
+            where = f"<{link['permalink']}|this thread>"
+        except Exception:  # a link is a courtesy; the pointer still helps without it
+            where = "an earlier thread in this channel"
+        return f"Same error as {where} ({minutes} min ago): `{earlier['runbook']}`."
+
+    def _record(self, answer: Answer, text: str, event: dict[str, Any], body: dict[str, Any]) -> int | None:
+        """The answer's row id; None when this event was recorded before; 0 when the store failed."""
         best = answer.result.best
         try:
             stored = self.store.record_answer(
@@ -99,16 +146,17 @@ class SlackBot:
                 thread_ts=str(event.get("thread_ts") or event.get("ts") or ""),
                 user=str(event.get("user") or ""),
                 cluster=self.cluster(),
-                text=redact(answer.result.query),
+                text=redact(text),
                 confident=answer.result.confident,
                 runbook=best.runbook if best else "",
                 score=best.score if best else 0.0,
                 matches=[{"runbook": m.runbook, "score": round(m.score, 4)} for m in answer.result.matches],
+                fingerprint=fingerprint(text),
             )
         except StoreError as exc:
             log.error("not recorded: %s", exc)  # the reply still goes out; the audit log misses it
-            return True
-        return stored is not None
+            return 0
+        return stored
 
     def _post(self, client: WebClient, event: dict[str, Any], reply: list[blocks.Block], fallback: str) -> None:
         thread = event.get("thread_ts") or event.get("ts")
@@ -121,12 +169,10 @@ class SlackBot:
         text = str(command.get("text") or "").strip()
         words = text.split()
         if words[:1] == ["probe"]:
-            try:
-                probing = self.probing()
-                ids = probing.ids_for(words[1] if len(words) > 1 else "all", words[2] if len(words) > 2 else None)
-                reply, fallback = blocks.probe_blocks(probing.run(ids))
-            except CnibotError as exc:
-                reply, fallback = [blocks.section(f":x: {exc}")], str(exc)
+            channel = str(command.get("channel_id") or "")
+            reply, fallback = self._probe_reply(
+                words, user=str(command.get("user_id") or ""), event={"channel": channel}
+            )
             respond(blocks=reply, text=fallback, response_type="in_channel")
             return
         try:
@@ -137,12 +183,83 @@ class SlackBot:
         reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster())
         respond(blocks=reply, text=fallback, response_type="in_channel")
 
+    def _probe_reply(self, words: list[str], *, user: str, event: dict[str, Any]) -> tuple[list[blocks.Block], str]:
+        try:
+            probing = self.probing()
+            ids = probing.ids_for(words[1] if len(words) > 1 else "all", words[2] if len(words) > 2 else None)
+            report = probing.run(ids)
+        except CnibotError as exc:
+            return [blocks.section(f":x: {exc}")], str(exc)
+        statuses: dict[str, str] = {r.probe: str(r.status) for r in report.results}
+        thread = str(event.get("thread_ts") or event.get("ts") or "")
+        self._record_probes(
+            user,
+            str(event.get("channel") or ""),
+            thread,
+            report.cluster.description,
+            report.cluster.simulated,
+            statuses,
+            report.cluster_error or "",
+        )
+        return blocks.probe_blocks(report)
+
+    def on_show_runbook(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        _, runbook_id = blocks.parse_value(str(body["actions"][0].get("value") or ""))
+        channel, thread = _where(body)
+        try:
+            reply, fallback = blocks.runbook_blocks(self.answering.runbook(runbook_id))
+        except CnibotError as exc:
+            reply, fallback = [blocks.section(str(exc))], str(exc)
+        client.chat_postMessage(channel=channel, thread_ts=thread, blocks=reply, text=fallback)
+
+    def on_not_this_one(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        answer_id, runbook_id = blocks.parse_value(str(body["actions"][0].get("value") or ""))
+        channel, thread = _where(body)
+        stored = self.store.answer(answer_id) if answer_id else None
+        ranked = [m["runbook"] for m in json.loads(stored["matches"])] if stored else []
+        candidates = [r for r in ranked if r != runbook_id][:4] or [r.id for r in self.answering.runbooks()][:10]
+        reply, fallback = blocks.pick_blocks(answer_id, candidates)
+        user = str((body.get("user") or {}).get("id") or "")
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, blocks=reply, text=fallback)
+
+    def on_pick_runbook(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        selected = (body["actions"][0].get("selected_option") or {}).get("value") or ""
+        answer_id, chosen = blocks.parse_value(str(selected))
+        user = str((body.get("user") or {}).get("id") or "")
+        stored = self.store.answer(answer_id) if answer_id else None
+        if stored is None:
+            respond(text="That answer is no longer in the store; nothing was recorded.", replace_original=True)
+            return
+        try:
+            self.store.record_feedback(answer_id=answer_id, user=user, chosen=chosen, text=stored["text"])
+        except StoreError as exc:
+            respond(text=f"Not recorded: {exc}", replace_original=True)
+            return
+        said = "none of these" if chosen == blocks.NONE_OF_THESE else f"`{chosen}`"
+        respond(text=f"Recorded: this paste was {said}. Thank you.", replace_original=True)
+
+    def on_find_runbook(self, ack: Ack, shortcut: dict[str, Any], client: WebClient) -> None:
+        """The "Find runbook" message shortcut: always answers, in the message's thread."""
+        ack()
+        message = shortcut.get("message") or {}
+        event = {
+            "channel": (shortcut.get("channel") or {}).get("id"),
+            "ts": message.get("ts"),
+            "thread_ts": message.get("thread_ts"),
+            "text": message.get("text") or "",
+            "user": (shortcut.get("user") or {}).get("id"),
+        }
+        self._answer(
+            event, {"event_id": f"shortcut:{shortcut.get('action_ts') or message.get('ts')}"}, client, always=True
+        )
+
     def on_run_probes(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        runbook = str(body["actions"][0].get("value") or "")
-        channel = str((body.get("channel") or {}).get("id") or "")
-        message = body.get("message") or {}
-        thread = str(message.get("thread_ts") or message.get("ts") or "")
+        _, runbook = blocks.parse_value(str(body["actions"][0].get("value") or ""))
+        channel, thread = _where(body)
         user = str((body.get("user") or {}).get("id") or "")
         client.chat_postMessage(channel=channel, thread_ts=thread, text=f"Running the read-only probes of `{runbook}`…")
         try:
@@ -178,6 +295,18 @@ class SlackBot:
             )
         except StoreError as exc:
             log.error("probe run not recorded: %s", exc)
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str]:
+    """The channel and thread a button was clicked in."""
+    channel = str((body.get("channel") or {}).get("id") or "")
+    message = body.get("message") or {}
+    return channel, str(message.get("thread_ts") or message.get("ts") or "")
+
+
+def fingerprint(text: str) -> str:
+    """Two pastes of the same error share this, whatever their timestamps, ids and addresses."""
+    return hashlib.sha1(normalize(text).lower().encode()).hexdigest()[:16]
 
 
 def start_bot(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.probe import ProbeReport
+from bot.domain.runbook import Runbook
 from bot.services.answers import Answer
 
 Block = dict[str, Any]
 RUN_PROBES = "cnibot_run_probes"
 SHOW_RUNBOOK = "cnibot_show_runbook"
 NOT_THIS_ONE = "cnibot_not_this_one"
+PICK_RUNBOOK = "cnibot_pick_runbook"
+NONE_OF_THESE = "none"
 MAX_TEXT = 2900  # a section's text may hold 3,000 characters
 STATUS_EMOJI = {"ok": ":white_check_mark:", "warning": ":warning:", "critical": ":red_circle:", "error": ":x:"}
 
@@ -27,7 +30,7 @@ def context(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": _text(text)}]}
 
 
-def answer_blocks(answer: Answer, *, cluster: str) -> tuple[list[Block], str]:
+def answer_blocks(answer: Answer, *, cluster: str, answer_id: int = 0) -> tuple[list[Block], str]:
     """The reply to a paste: runbook, confidence, why, first steps, cluster, and the three buttons.
     Returns the blocks and the plain-text fallback for notifications."""
     result = answer.result
@@ -49,10 +52,11 @@ def answer_blocks(answer: Answer, *, cluster: str) -> tuple[list[Block], str]:
         steps = "\n".join(f"{n}. {step}" for n, step in enumerate(best.first_steps, 1))
         blocks.append(section(f"*First steps*\n{steps}"))
     blocks.append(context(f"Cluster: {cluster}"))
+    value = button_value(answer_id, best.runbook)
     buttons = [
-        _button("Run probes", RUN_PROBES, best.runbook, primary=True),
-        _button("Show runbook", SHOW_RUNBOOK, best.runbook),
-        _button("Not this one", NOT_THIS_ONE, best.runbook),
+        _button("Run probes", RUN_PROBES, value, primary=True),
+        _button("Show runbook", SHOW_RUNBOOK, value),
+        _button("Not this one", NOT_THIS_ONE, value),
     ]
     blocks.append({"type": "actions", "elements": buttons})
     return blocks, f"{best.title} ({best.runbook}, confidence {best.score:.2f})"
@@ -83,3 +87,53 @@ def probe_blocks(report: ProbeReport) -> tuple[list[Block], str]:
         blocks.append(section("\n".join(lines)))
     worst = ", ".join(f"{r.probe} {r.status}" for r in report.results)
     return blocks[:50], f"Probe results: {worst}"
+
+
+def button_value(answer_id: int, runbook: str) -> str:
+    return f"{answer_id}:{runbook}"
+
+
+def parse_value(value: str) -> tuple[int, str]:
+    """(answer id, runbook) from a button's value; the id is 0 when the answer was not stored."""
+    head, _, runbook = value.partition(":")
+    return (int(head), runbook) if head.isdigit() and runbook else (0, value)
+
+
+def runbook_blocks(rb: Runbook) -> tuple[list[Block], str]:
+    """A runbook in a chat-sized reply: symptoms, read-only diagnosis, fixes with their risk."""
+    symptoms = "\n".join(f"• {s}" for s in rb.symptoms[:3])
+    diagnosis = "\n".join(
+        f"{n}. " + (f"probe `{d.probe}`" if d.probe else f"`{d.command}` ({d.where})") + f": {d.why}"
+        for n, d in enumerate(rb.diagnosis[:4], 1)
+    )
+    fixes = "\n".join(
+        f"{n}. {f.step} _({'changes the cluster' if f.mutating else 'read-only'}, risk {f.risk})_"
+        for n, f in enumerate(rb.remediation[:4], 1)
+    )
+    out = [
+        section(f"*{rb.title}*  (`{rb.id}`, severity {rb.severity})"),
+        section(f"*Symptoms*\n{symptoms}"),
+        section(f"*Diagnose (read-only)*\n{diagnosis}"),
+        section(f"*Fix*\n{fixes}"),
+        context(f"Everything: `cnibot runbook show {rb.id} --full` ({rb.path.rsplit('/', 1)[-1]})"),
+    ]
+    return out, rb.title
+
+
+def pick_blocks(answer_id: int, candidates: list[str]) -> tuple[list[Block], str]:
+    """[Not this one]: which runbook was it? The other candidates, or none of these."""
+    options = [
+        {"text": {"type": "plain_text", "text": runbook[:75]}, "value": button_value(answer_id, runbook)}
+        for runbook in candidates
+    ]
+    options.append(
+        {"text": {"type": "plain_text", "text": "none of these"}, "value": button_value(answer_id, NONE_OF_THESE)}
+    )
+    menu = {
+        "type": "static_select",
+        "action_id": PICK_RUNBOOK,
+        "placeholder": {"type": "plain_text", "text": "Which runbook was it?"},
+        "options": options,
+    }
+    text = "Thanks. Which runbook was it? Your pick is stored with the paste and becomes evaluation data."
+    return [section(text), {"type": "actions", "elements": [menu]}], text

@@ -61,9 +61,15 @@ def _v1_answers_probes_feedback(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v2_answer_fingerprints(db: sqlite_utils.Database) -> None:
+    db.table("answers").add_column("fingerprint", str)
+    db.table("answers").create_index(["channel", "fingerprint", "at"])
+
+
 # (version, what it does, function): applied in order, each in its own transaction, recorded in `migrations`
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "answers, probe runs and feedback", _v1_answers_probes_feedback),
+    (2, "a fingerprint per answered paste, to spot the same error pasted again", _v2_answer_fingerprints),
 ]
 
 
@@ -132,6 +138,7 @@ class Store:
         runbook: str,
         score: float,
         matches: list[dict[str, Any]],
+        fingerprint: str = "",
     ) -> int | None:
         """Store an answered paste (already redacted); None when this event was recorded before, which is
         how a Slack retry or a second replica learns not to answer twice."""
@@ -147,6 +154,7 @@ class Store:
             "runbook": runbook,
             "score": score,
             "matches": json.dumps(matches),
+            "fingerprint": fingerprint,
         }
         try:
             return self._write("answers", row)
@@ -176,6 +184,34 @@ class Store:
             "error": error,
         }
         return self._write("probe_runs", row)
+
+    def recent_answer(self, *, channel: str, fingerprint: str, within: float, before_id: int) -> dict[str, Any] | None:
+        """The latest earlier answer to the same error in the same channel within `within` seconds."""
+        rows = self.db.table("answers").rows_where(
+            "channel = ? and fingerprint = ? and at >= ? and id < ? and confident = 1",
+            [channel, fingerprint, time.time() - within, before_id],
+            order_by="id desc",
+            limit=1,
+        )
+        return next(iter(rows), None)
+
+    def answer(self, answer_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.table("answers").rows_where("id = ?", [answer_id]))
+        return rows[0] if rows else None
+
+    def labelled_pastes(self) -> Iterator[dict[str, Any]]:
+        """Pastes a user labelled with [Not this one], as eval-set lines (text, expect, also, source)."""
+        sql = (
+            "select f.chosen, a.text, a.channel, a.thread_ts, a.runbook from feedback f "
+            "join answers a on a.id = f.answer_id order by f.id"
+        )
+        for chosen, text, channel, thread_ts, answered in self.db.execute(sql).fetchall():
+            yield {
+                "text": text,
+                "expect": chosen,
+                "also": [],
+                "source": f"slack:{channel}/{thread_ts} (answered {answered})",
+            }
 
     def record_feedback(self, *, answer_id: int, user: str, chosen: str, text: str) -> int:
         return self._write(

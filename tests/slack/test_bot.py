@@ -161,3 +161,82 @@ def test_a_token_slack_refuses_stops_the_start_with_one_line(tmp_path: Path, kno
         App(replace(settings), ClusterChoice(sim="healthy")).slack_bot()
     assert str(caught.value).startswith("cannot reach Slack at http://127.0.0.1:9/api/ to check SLACK_BOT_TOKEN")
     assert "\n" not in str(caught.value)
+
+
+def action_body(action_id: str, value: str, *, selected: str = "", response_url: str = "") -> bytes:
+    action: dict[str, Any] = {"action_id": action_id, "value": value, "type": "button"}
+    if selected:
+        action = {"action_id": action_id, "type": "static_select", "selected_option": {"value": selected}}
+    payload = {
+        "type": "block_actions",
+        "user": {"id": "U2"},
+        "team": {"id": "T1"},
+        "channel": {"id": "C1"},
+        "message": {"ts": "1700000000.000200", "thread_ts": "1700000000.000100"},
+        "container": {"type": "message", "channel_id": "C1", "message_ts": "1700000000.000200"},
+        "actions": [action],
+        "trigger_id": "t",
+        "api_app_id": "A1",
+        "token": "x",
+        "response_url": response_url,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def test_not_this_one_offers_the_other_candidates_and_stores_the_pick_for_export(bot) -> None:
+    url, calls, app = bot
+    post(url, message_event(PASTE, event_id="Ev7"), "application/json")
+    reply = calls.wait_for("chat.postMessage")[0]
+    blocks = json.loads(reply["blocks"]) if isinstance(reply["blocks"], str) else reply["blocks"]
+    value = next(e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"])
+    answer_id = int(value.split(":")[0])
+    assert answer_id > 0
+    post(url, action_body("cnibot_not_this_one", value), "application/x-www-form-urlencoded")
+    menu = calls.wait_for("chat.postEphemeral")[0]
+    text = json.dumps(menu)
+    assert "ipam-exhausted" not in text.split("options")[1] and "none of these" in text
+    response_url = url.replace("/slack/events", "") + "/respond"  # bolt posts respond() here; ignored
+    pick = action_body("cnibot_pick_runbook", "", selected=f"{answer_id}:pod-cidr-conflict", response_url=response_url)
+    post(url, pick, "application/x-www-form-urlencoded")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not list(app.store.labelled_pastes()):
+        time.sleep(0.05)
+    exported = list(app.store.labelled_pastes())
+    assert exported and exported[0]["expect"] == "pod-cidr-conflict" and "no IPs available" in exported[0]["text"]
+
+
+def test_show_runbook_posts_a_chat_sized_runbook_in_the_thread(bot) -> None:
+    url, calls, _ = bot
+    post(url, action_body("cnibot_show_runbook", "0:mtu-mismatch"), "application/x-www-form-urlencoded")
+    shown = calls.wait_for("chat.postMessage")[0]
+    assert shown["thread_ts"] == "1700000000.000100" and "Diagnose (read-only)" in json.dumps(shown)
+
+
+def test_the_same_error_again_within_30_minutes_points_at_the_first_thread(bot) -> None:
+    url, calls, _ = bot
+    post(url, message_event(PASTE, event_id="Ev8", ts="1700000000.000300"), "application/json")
+    calls.wait_for("chat.postMessage")
+    post(url, message_event(PASTE, event_id="Ev9", ts="1700000000.000400"), "application/json")
+    second = calls.wait_for("chat.postMessage", 2)[1]
+    assert second["thread_ts"] == "1700000000.000400"
+    assert "Same error as <https://example.slack.com/archives/C1/p1|this thread>" in json.dumps(second)
+    assert "actions" not in json.dumps(second)  # one line, not a second full answer
+
+
+def test_a_mention_always_answers_and_can_run_probes(bot) -> None:
+    url, calls, _ = bot
+    mention = {
+        "type": "event_callback",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "event_id": "Ev10",
+        "event": {"type": "app_mention", "channel": "C1", "user": "U1", "text": f"<@{BOT_USER}> lunch?", "ts": "5.1"},
+    }
+    post(url, json.dumps(mention).encode(), "application/json")
+    answered = calls.wait_for("chat.postMessage")[0]
+    assert "No confident match" in json.dumps(answered) or "does not look like" in json.dumps(answered)
+    mention["event_id"] = "Ev11"
+    mention["event"] = {**mention["event"], "text": f"<@{BOT_USER}> probe ipam", "ts": "5.2"}  # type: ignore[dict-item]
+    post(url, json.dumps(mention).encode(), "application/json")
+    probed = calls.wait_for("chat.postMessage", 2, seconds=60)[1]
+    assert "ipam.usage" in json.dumps(probed) and probed["thread_ts"] == "5.2"

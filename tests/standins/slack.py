@@ -39,6 +39,8 @@ class Calls:
 def _answer(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if method == "auth.test":
         return {"ok": True, "team_id": "T1", "user_id": BOT_USER, "bot_id": "BCNIBOT", "user": "cnibot", "team": "t"}
+    if method == "chat.getPermalink":
+        return {"ok": True, "permalink": f"https://example.slack.com/archives/{params.get('channel')}/p1"}
     if method == "chat.postMessage":
         return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
     return {"ok": True}
