@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="the main job: the Slack bot when tokens are set, else the local console")
     serve = sub.add_parser("serve", help="the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on --port)")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port for Slack requests and health (default 3000)")
+    serve.add_argument("--config", metavar="FILE", help="YAML settings file (the environment variables' names)")
     _cluster_options(serve)
     feedback = sub.add_parser("feedback", help="pastes users labelled in Slack ([Not this one])")
     fb_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", parser_class=_Parser)

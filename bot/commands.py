@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.domain.errors import UsageError
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     """`make run`: the Slack bot when its tokens are set, else the local console."""
     app = App.from_environment()
     if app.settings.slack.configured:
-        return serve(argparse.Namespace(port=3000, kubeconfig=None, context=None, sim=None))
+        return serve(argparse.Namespace(port=3000, kubeconfig=None, context=None, sim=None, config=None))
     return console(args, sim_if_no_kubeconfig=True)
 
 
@@ -107,7 +108,8 @@ def serve(args: argparse.Namespace) -> int:
     choice = _choice(args)
     if not (choice.sim or choice.kubeconfig or choice.context):
         choice = ClusterChoice(sim_if_no_kubeconfig=True)
-    app = App.from_environment(choice, interactive=False)
+    config = Path(args.config) if getattr(args, "config", None) else None
+    app = App.from_environment(choice, interactive=False, config=config)
     try:
         return app.serve(port=args.port)
     finally:

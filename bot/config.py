@@ -72,6 +72,9 @@ class SlackSettings:
     means every channel the bot is in."""
     cluster_name: str = ""
     """The cluster name shown in every reply (CNIBOT_CLUSTER_NAME); default: the kubeconfig's."""
+    channel_clusters: tuple[tuple[str, str], ...] = ()
+    """Channel id -> kubeconfig context, so one bot serves several clusters (CNIBOT_CHANNEL_CLUSTERS,
+    "C0123=prod-eu,C0456=staging", or a mapping in the settings file); other channels use the default."""
 
     @property
     def configured(self) -> bool:
@@ -123,6 +126,7 @@ class Settings:
             api_url=env.get("SLACK_API_URL") or SlackSettings.api_url,
             channels=tuple(c.strip() for c in env.get("CNIBOT_CHANNELS", "").split(",") if c.strip()),
             cluster_name=env.get("CNIBOT_CLUSTER_NAME", ""),
+            channel_clusters=_pairs(env, "CNIBOT_CHANNEL_CLUSTERS"),
         )
         store = StoreSettings(path=Path(env["CNIBOT_DB"]) if env.get("CNIBOT_DB") else StoreSettings().path)
         cluster = ClusterSettings(
@@ -147,6 +151,75 @@ class Settings:
             sim_scenario=env.get("CNIBOT_SIM_SCENARIO") or cls.sim_scenario,
             debug=debug_enabled(env),
         )
+
+
+KNOWN_SETTINGS = frozenset(
+    {
+        "KUBECONFIG",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_API_URL",
+        "CNIBOT_CHANNELS",
+        "CNIBOT_CHANNEL_CLUSTERS",
+        "CNIBOT_CLUSTER_NAME",
+        "CNIBOT_DB",
+        "CNIBOT_RUNBOOKS",
+        "CNIBOT_INDEX",
+        "CNIBOT_MODEL",
+        "CNIBOT_QUERY_MAX_TOKENS",
+        "CNIBOT_MIN_CONFIDENCE",
+        "CNIBOT_CONNECT_TIMEOUT",
+        "CNIBOT_READ_TIMEOUT",
+        "CNIBOT_PROBE_DEADLINE",
+        "CNIBOT_PAGE_SIZE",
+        "CNIBOT_SIM_SCENARIO",
+        "CNIBOT_LOG_LEVEL",
+        "CNIBOT_LOG_FORMAT",
+    }
+)
+
+
+def read_settings_file(path: Path) -> dict[str, str]:
+    """A YAML settings file holding the same names as the environment variables (the environment wins
+    where both set one): lists become comma-separated, mappings "key=value" pairs."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SettingsError(f"--config {path}: cannot read it ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SettingsError(f"--config {path}: not valid YAML{f' at line {mark.line + 1}' if mark else ''}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"--config {path}: must be a mapping of setting names (SLACK_BOT_TOKEN: ...)")
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        if key not in KNOWN_SETTINGS:
+            raise SettingsError(f"--config {path}: unknown setting {key!r} (the names are the environment variables')")
+        if isinstance(value, dict):
+            values[key] = ",".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            values[key] = ",".join(str(v) for v in value)
+        else:
+            values[key] = "" if value is None else str(value)
+    return values
+
+
+def _pairs(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ()
+    pairs = []
+    for item in raw.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SettingsError(f"{name}: {item.strip()!r} is not CHANNEL=CONTEXT (e.g. C0123=prod-eu)")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
 
 
 N = TypeVar("N", int, float)
@@ -174,6 +247,11 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     if value not in choices:
         raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
     return value
+
+
+def environment(config: Path | None = None) -> dict[str, str]:
+    """The environment, over the settings file when one is given (`--config`)."""
+    return {**(read_settings_file(config) if config else {}), **os.environ}
 
 
 def debug_enabled(env: Mapping[str, str] | None = None) -> bool:

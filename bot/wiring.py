@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Settings
+from bot.config import Settings, environment
 from bot.domain.errors import CnibotError, SettingsError, UsageError
 from bot.domain.probe import ClusterInfo
 from bot.domain.runbook import Runbook
@@ -75,10 +75,13 @@ class App:
             cluster = replace(cluster, context=choice.context)
         self.settings = replace(settings, cluster=cluster)
         self.choice = choice
+        self._probing_by_context: dict[str, Probing] = {}
 
     @classmethod
-    def from_environment(cls, choice: ClusterChoice = ClusterChoice(), *, interactive: bool = True) -> App:
-        settings = Settings.from_env()
+    def from_environment(
+        cls, choice: ClusterChoice = ClusterChoice(), *, interactive: bool = True, config: Path | None = None
+    ) -> App:
+        settings = Settings.from_env(environment(config))
         configure_logging(settings.log, interactive=interactive)
         return cls(settings, choice)
 
@@ -204,6 +207,39 @@ class App:
         self.settings.store.path.parent.mkdir(parents=True, exist_ok=True)
         return Store(self.settings.store.path)
 
+    def _context_of(self, channel: str) -> str:
+        return dict(self.settings.slack.channel_clusters).get(channel, "")
+
+    def probing_for(self, channel: str) -> Probing:
+        """The probing service for a channel: its own cluster context when CNIBOT_CHANNEL_CLUSTERS maps
+        it, else the default cluster. Each context's connection opens on first use and stays open."""
+        context = self._context_of(channel)
+        if not context or self.choice.sim:
+            return self.probing
+        if context not in self._probing_by_context:
+            settings = replace(self.settings.cluster, context=context)
+
+            def open_context() -> ClusterHandle:
+                from bot.cluster.reader import connect
+
+                reader = connect(settings)
+                return ClusterHandle(
+                    reader, ClusterInfo(f"{context} ({reader.server})", reader.server), close=lambda: None
+                )
+
+            self._probing_by_context[context] = Probing(
+                open_cluster=open_context,
+                runbooks=lambda: self.runbooks,
+                namer=self.runbook_namer(),
+                deadline=self.settings.cluster.probe_deadline,
+            )
+        return self._probing_by_context[context]
+
+    def cluster_for(self, channel: str) -> str:
+        """The cluster name a reply in this channel shows."""
+        context = self._context_of(channel)
+        return context if context and not self.choice.sim else self.cluster_name()
+
     def cluster_name(self) -> str:
         if self.settings.slack.cluster_name:
             return self.settings.slack.cluster_name
@@ -225,9 +261,9 @@ class App:
         return start_bot(
             settings=slack,
             answering=self.answering,
-            probing=lambda: self.probing,
+            probing=self.probing_for,
             store=self.store,
-            cluster=self.cluster_name,
+            cluster=self.cluster_for,
             client=client,
         )
 
@@ -236,12 +272,17 @@ class App:
         /readyz on `port` either way. Runs until `stop` is set (or forever)."""
         from bot.slack.server import serve_bot
 
-        self.matcher  # noqa: B018 - the index is loaded (or rebuilt) before Slack can send anything
-        return serve_bot(self.slack_bot(), app_token=self.settings.slack.app_token, port=port, stop=stop)
+        def make_bot() -> SlackBot:
+            self.matcher  # noqa: B018 - the index is loaded (or rebuilt) before Slack can send anything
+            return self.slack_bot()
+
+        return serve_bot(make_bot, app_token=self.settings.slack.app_token, port=port, stop=stop)
 
     def close(self) -> None:
         if "probing" in self.__dict__:
             self.probing.close()
+        for probing in self._probing_by_context.values():
+            probing.close()
 
 
 def serve_simulated(scenario: str, port: int, kubeconfig: Path) -> int:

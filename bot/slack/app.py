@@ -8,7 +8,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@[A-Z0-9]+>")
 FIND_RUNBOOK = "cnibot_find_runbook"  # the message shortcut's callback id (deploy/slack-app-manifest.yaml)
 REPEAT_WINDOW_SECONDS = 30 * 60
+# bolt's own log: errors only (it warns at start that a token in the environment is unused, which it is:
+# the WebClient carries it)
+BOLT_LOG = logging.getLogger("bot.slack.bolt")
+BOLT_LOG.setLevel(logging.ERROR)
 
 
 def web_client(settings: SlackSettings) -> WebClient:
@@ -46,9 +51,9 @@ class SlackBot:
         *,
         settings: SlackSettings,
         answering: Answering,
-        probing: Callable[[], Probing],
+        probing: Callable[[str], Probing],
         store: Store,
-        cluster: Callable[[], str],
+        cluster: Callable[[str], str],
         client: WebClient | None = None,
     ) -> None:
         self.settings = settings
@@ -57,6 +62,7 @@ class SlackBot:
         self.store = store
         self.cluster = cluster
         self.app = App(
+            logger=BOLT_LOG,
             signing_secret=settings.signing_secret,
             client=client or web_client(settings),
             process_before_response=False,
@@ -109,7 +115,9 @@ class SlackBot:
         if earlier is not None:
             self._post(client, event, [blocks.section(earlier)], earlier)
             return
-        reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster(), answer_id=answer_id)
+        reply, fallback = blocks.answer_blocks(
+            answer, cluster=self.cluster(str(event.get("channel") or "")), answer_id=answer_id
+        )
         self._post(client, event, reply, fallback)
 
     def _earlier_thread(self, answer: Answer, event: dict[str, Any], answer_id: int) -> str | None:
@@ -145,7 +153,7 @@ class SlackBot:
                 channel=str(event.get("channel") or ""),
                 thread_ts=str(event.get("thread_ts") or event.get("ts") or ""),
                 user=str(event.get("user") or ""),
-                cluster=self.cluster(),
+                cluster=self.cluster(str(event.get("channel") or "")),
                 text=redact(text),
                 confident=answer.result.confident,
                 runbook=best.runbook if best else "",
@@ -180,12 +188,12 @@ class SlackBot:
         except UsageError as exc:
             respond(text=str(exc))
             return
-        reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster())
+        reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster(str(command.get("channel_id") or "")))
         respond(blocks=reply, text=fallback, response_type="in_channel")
 
     def _probe_reply(self, words: list[str], *, user: str, event: dict[str, Any]) -> tuple[list[blocks.Block], str]:
         try:
-            probing = self.probing()
+            probing = self.probing(str(event.get("channel") or ""))
             ids = probing.ids_for(words[1] if len(words) > 1 else "all", words[2] if len(words) > 2 else None)
             report = probing.run(ids)
         except CnibotError as exc:
@@ -263,7 +271,7 @@ class SlackBot:
         user = str((body.get("user") or {}).get("id") or "")
         client.chat_postMessage(channel=channel, thread_ts=thread, text=f"Running the read-only probes of `{runbook}`…")
         try:
-            probing = self.probing()
+            probing = self.probing(channel)
             report = probing.run(probing.ids_for("for", runbook))
             reply, fallback = blocks.probe_blocks(report)
             statuses: dict[str, str] = {r.probe: str(r.status) for r in report.results}
@@ -309,13 +317,26 @@ def fingerprint(text: str) -> str:
     return hashlib.sha1(normalize(text).lower().encode()).hexdigest()[:16]
 
 
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def start_bot(
     *,
     settings: SlackSettings,
     answering: Answering,
-    probing: Callable[[], Probing],
+    probing: Callable[[str], Probing],
     store: Store,
-    cluster: Callable[[], str],
+    cluster: Callable[[str], str],
     client: WebClient | None = None,
 ) -> SlackBot:
     """A SlackBot, with Slack's refusal of the token (auth.test at construction) as one sentence."""
@@ -325,9 +346,12 @@ def start_bot(
     from bot.domain.errors import SettingsError
 
     try:
-        return SlackBot(
-            settings=settings, answering=answering, probing=probing, store=store, cluster=cluster, client=client
-        )
+        with _quiet(
+            "slack_sdk", "slack_bolt", "slack_bolt.App"
+        ):  # the one-line error below says it; their retry logs repeat it
+            return SlackBot(
+                settings=settings, answering=answering, probing=probing, store=store, cluster=cluster, client=client
+            )
     except (BoltError, SlackClientError) as exc:
         raise SettingsError(f"Slack refused SLACK_BOT_TOKEN (auth.test at {settings.api_url}): {exc}") from exc
     except OSError as exc:

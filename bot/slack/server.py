@@ -21,8 +21,13 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-def wsgi_app(app: App, ready: Callable[[], bool]) -> Callable[..., Iterable[bytes]]:
-    slack = SlackRequestHandler(app)
+def wsgi_app(app: App | None, ready: Callable[[], bool]) -> Callable[..., Iterable[bytes]]:
+    """/healthz answers as soon as the server runs; /readyz and /slack/events once the bolt app is set
+    (the index is loaded and Slack's auth.test passed), 503 until then."""
+    handlers: list[SlackRequestHandler] = [SlackRequestHandler(app)] if app is not None else []
+
+    def set_app(new: App) -> None:
+        handlers[:] = [SlackRequestHandler(new)]
 
     def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -30,24 +35,32 @@ def wsgi_app(app: App, ready: Callable[[], bool]) -> Callable[..., Iterable[byte
             start_response("200 OK", [("Content-Type", "text/plain")])
             return [b"ok\n"]
         if path == "/readyz":
-            ok = ready()
+            ok = bool(handlers) and ready()
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"ready\n" if ok else b"not ready\n"]
         if path == "/slack/events":
-            return slack(environ, start_response)  # type: ignore[no-any-return]
+            if not handlers:
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "5")])
+                return [b"starting\n"]
+            return handlers[0](environ, start_response)  # type: ignore[no-any-return]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
 
+    route.set_app = set_app  # type: ignore[attr-defined]
     return route
 
 
 class HttpServer:
     """The WSGI server in a thread of its own; port 0 picks a free port."""
 
-    def __init__(self, app: App, *, port: int, ready: Callable[[], bool], host: str = "0.0.0.0") -> None:
-        self.server = make_server(host, port, wsgi_app(app, ready), _ThreadingWSGIServer, _QuietHandler)
+    def __init__(self, app: App | None, *, port: int, ready: Callable[[], bool], host: str = "0.0.0.0") -> None:
+        self.route = wsgi_app(app, ready)
+        self.server = make_server(host, port, self.route, _ThreadingWSGIServer, _QuietHandler)
         self.port = int(self.server.server_address[1])
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="cnibot-http")
+
+    def set_app(self, app: App) -> None:
+        self.route.set_app(app)  # type: ignore[attr-defined]
 
     def start(self) -> HttpServer:
         self.thread.start()
@@ -58,13 +71,20 @@ class HttpServer:
         self.server.server_close()
 
 
-def serve_bot(bot: Any, *, app_token: str, port: int, stop: threading.Event | None = None) -> int:
+def serve_bot(make_bot: Callable[[], Any], *, app_token: str, port: int, stop: threading.Event | None = None) -> int:
     """HTTP on `port` (Slack's requests and the health endpoints), plus Socket Mode when `app_token`
-    is set; until `stop` is set."""
+    is set; until `stop` is set. /healthz answers while `make_bot` loads the index and checks the token;
+    /readyz and Slack's requests once it has."""
     import logging
 
     log = logging.getLogger(__name__)
-    server = HttpServer(bot.app, port=port, ready=lambda: True).start()
+    server = HttpServer(None, port=port, ready=lambda: True).start()
+    try:
+        bot = make_bot()
+    except BaseException:
+        server.stop()
+        raise
+    server.set_app(bot.app)
     socket_mode = None
     if app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
