@@ -270,6 +270,7 @@ class SlackBot:
         channel, thread = _where(body)
         user = str((body.get("user") or {}).get("id") or "")
         client.chat_postMessage(channel=channel, thread_ts=thread, text=f"Running the read-only probes of `{runbook}`…")
+        report = None
         try:
             probing = self.probing(channel)
             report = probing.run(probing.ids_for("for", runbook))
@@ -287,6 +288,23 @@ class SlackBot:
         except CnibotError as exc:
             reply, fallback = [blocks.section(f":x: {exc}")], str(exc)
         client.chat_postMessage(channel=channel, thread_ts=thread, blocks=reply, text=fallback)
+        if report is not None and blocks.probe_report_is_long(report):
+            self._attach(client, channel, thread, report)
+
+    def _attach(self, client: WebClient, channel: str, thread: str, report: Any) -> None:
+        """Long probe output goes along as a text file in the thread (files_upload_v2)."""
+        from slack_sdk.errors import SlackApiError
+
+        try:
+            client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread,
+                content=blocks.probe_text(report),
+                filename="cnibot-probes.txt",
+                title="Every finding of this probe run",
+            )
+        except (SlackApiError, OSError) as exc:
+            log.warning("could not attach the full probe report: %s", exc)
 
     def _record_probes(
         self, user: str, channel: str, thread: str, cluster: str, simulated: bool, statuses: dict[str, str], error: str

@@ -79,7 +79,7 @@ def probe_blocks(report: ProbeReport) -> tuple[list[Block], str]:
         return blocks, f"The cluster could not be asked: {report.cluster_error}"
     for result in report.results:
         lines = [f"{STATUS_EMOJI.get(result.status, ':grey_question:')} *{result.probe}*: {result.summary}"]
-        for finding in [f for f in result.findings if f.severity != "ok"][:4]:
+        for finding in [f for f in result.findings if f.severity != "ok"][:SHOWN_FINDINGS]:
             runbook = f" → `{finding.runbook}`" if finding.runbook else ""
             lines.append(f"   • {finding.summary}{runbook}")
             if finding.command:
@@ -137,3 +137,27 @@ def pick_blocks(answer_id: int, candidates: list[str]) -> tuple[list[Block], str
     }
     text = "Thanks. Which runbook was it? Your pick is stored with the paste and becomes evaluation data."
     return [section(text), {"type": "actions", "elements": [menu]}], text
+
+
+SHOWN_FINDINGS = 4
+
+
+def probe_report_is_long(report: ProbeReport) -> bool:
+    """More findings than a chat message shows: the whole report goes along as a file."""
+    return any(len([f for f in r.findings if f.severity != "ok"]) > SHOWN_FINDINGS for r in report.results)
+
+
+def probe_text(report: ProbeReport) -> str:
+    """The whole probe report as plain text, for the file attached to a long answer."""
+    lines = [f"cluster: {report.cluster.description}"]
+    for result in report.results:
+        lines.append(f"\n{result.probe}  {result.status.upper()}  {result.summary}")
+        if result.request:
+            lines.append(f"    request: {result.request}")
+        for finding in result.findings:
+            runbook = f"  -> runbook {finding.runbook}" if finding.runbook else ""
+            lines.append(f"  [{finding.severity}] {finding.summary}{runbook}")
+            lines.extend(f"      {line}" for line in finding.evidence)
+            if finding.command:
+                lines.append(f"      $ {finding.command}")
+    return "\n".join(lines) + "\n"

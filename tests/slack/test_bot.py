@@ -129,6 +129,11 @@ def test_run_probes_posts_the_results_in_the_thread_and_records_the_run(bot) -> 
     results = json.dumps(posted[1])
     assert "ipam.usage" in results and "SIMULATED" in results
     assert [r.kind for r in app.store.audit()] == ["probe"]
+    # 768 leaked addresses and more findings than a message shows: the whole report comes as a file
+    uploaded = calls.wait_for("upload")
+    assert uploaded and "leaked" in uploaded[0]["content"] and "cluster: SIMULATED" in uploaded[0]["content"]
+    completed = calls.wait_for("files.completeUploadExternal")
+    assert completed and completed[0].get("thread_ts") == "1700000000.000100"
 
 
 def test_slack_rate_limits_are_retried_after_the_time_slack_asks(bot) -> None:

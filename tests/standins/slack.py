@@ -36,9 +36,13 @@ class Calls:
         return self.of(method)
 
 
-def _answer(method: str, params: dict[str, Any]) -> dict[str, Any]:
+def _answer(method: str, params: dict[str, Any], base: str = "") -> dict[str, Any]:
     if method == "auth.test":
         return {"ok": True, "team_id": "T1", "user_id": BOT_USER, "bot_id": "BCNIBOT", "user": "cnibot", "team": "t"}
+    if method == "files.getUploadURLExternal":
+        return {"ok": True, "upload_url": f"{base}upload/F1", "file_id": "F1"}
+    if method == "files.completeUploadExternal":
+        return {"ok": True, "files": [{"id": "F1", "title": params.get("files")}]}
     if method == "chat.getPermalink":
         return {"ok": True, "permalink": f"https://example.slack.com/archives/{params.get('channel')}/p1"}
     if method == "chat.postMessage":
@@ -58,7 +62,9 @@ def slack_standin() -> Iterator[tuple[str, Calls]]:
                 params = json.loads(raw or "{}")
             else:
                 params = {k: v[0] for k, v in parse_qs(raw).items()}
-            method = self.path.rsplit("/", 1)[-1]
+            method = "upload" if "/upload/" in self.path else self.path.rsplit("/", 1)[-1]
+            if method == "upload":
+                params = {"content": raw}
             with calls.lock:
                 throttled = calls.throttle.get(method, 0) > 0
                 if throttled:
@@ -69,7 +75,8 @@ def slack_standin() -> Iterator[tuple[str, Calls]]:
                 self.send_response(429)
                 self.send_header("Retry-After", "1")
             else:
-                body = json.dumps(_answer(method, params)).encode()
+                host, port = self.server.server_address[:2]
+                body = json.dumps(_answer(method, params, f"http://{host}:{port}/api/")).encode()
                 self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
