@@ -177,6 +177,7 @@ class SlackBot:
         text = str(command.get("text") or "").strip()
         words = text.split()
         if words[:1] == ["probe"]:
+            respond(text="Running read-only probes… (results follow here)", response_type="ephemeral")
             channel = str(command.get("channel_id") or "")
             reply, fallback = self._probe_reply(
                 words, user=str(command.get("user_id") or ""), event={"channel": channel}

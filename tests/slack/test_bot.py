@@ -245,3 +245,28 @@ def test_a_mention_always_answers_and_can_run_probes(bot) -> None:
     post(url, json.dumps(mention).encode(), "application/json")
     probed = calls.wait_for("chat.postMessage", 2, seconds=60)[1]
     assert "ipam.usage" in json.dumps(probed) and probed["thread_ts"] == "5.2"
+
+
+def test_the_cni_command_acknowledges_then_answers_through_the_response_url(bot) -> None:
+    url, calls, _ = bot
+    response_url = f"{calls.base}respond"
+    for text in ("no IPs available in block", "probe ipam"):
+        form = {
+            "command": "/cni",
+            "text": text,
+            "channel_id": "C1",
+            "user_id": "U1",
+            "team_id": "T1",
+            "response_url": response_url,
+            "trigger_id": "t",
+            "token": "x",
+            "api_app_id": "A1",
+        }
+        started = time.monotonic()
+        assert post(url, urlencode(form).encode(), "application/x-www-form-urlencoded") == 200
+        assert time.monotonic() - started < 3  # acknowledged within Slack's 3 seconds
+    answers = [json.dumps(a) for a in calls.wait_for("respond", 3, seconds=60)]
+    assert len(answers) == 3  # the answer, the in-progress note, the probe results (in any order)
+    assert any("ipam-exhausted" in a and "First steps" in a for a in answers)
+    assert any("Running read-only probes" in a for a in answers)
+    assert any("ipam.usage" in a for a in answers)

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 BOT_USER = "UCNIBOT"
+SOCKET_URL: dict[str, str] = {}  # what apps.connections.open hands out (set by the Socket Mode test)
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Calls:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     throttle: dict[str, int] = field(default_factory=dict)  # method -> how many 429s to answer first
     lock: threading.Lock = field(default_factory=threading.Lock)
+    base: str = ""  # the stand-in's /api/ base URL; response_url posts go to base + "respond"
 
     def of(self, method: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -39,6 +41,8 @@ class Calls:
 def _answer(method: str, params: dict[str, Any], base: str = "") -> dict[str, Any]:
     if method == "auth.test":
         return {"ok": True, "team_id": "T1", "user_id": BOT_USER, "bot_id": "BCNIBOT", "user": "cnibot", "team": "t"}
+    if method == "apps.connections.open":
+        return {"ok": True, "url": SOCKET_URL.get("url", "")}
     if method == "files.getUploadURLExternal":
         return {"ok": True, "upload_url": f"{base}upload/F1", "file_id": "F1"}
     if method == "files.completeUploadExternal":
@@ -89,8 +93,9 @@ def slack_standin() -> Iterator[tuple[str, Calls]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    calls.base = f"http://127.0.0.1:{server.server_address[1]}/api/"
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/", calls
+        yield calls.base, calls
     finally:
         server.shutdown()
         server.server_close()
