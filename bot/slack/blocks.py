@@ -82,6 +82,7 @@ def probe_blocks(report: ProbeReport) -> tuple[list[Block], str]:
         for finding in [f for f in result.findings if f.severity != "ok"][:SHOWN_FINDINGS]:
             runbook = f" → `{finding.runbook}`" if finding.runbook else ""
             lines.append(f"   • {finding.summary}{runbook}")
+            lines.extend(f"      _{line[:200]}_" for line in finding.evidence[:2])
             if finding.command:
                 lines.append(f"     `{finding.command}`")
         blocks.append(section("\n".join(lines)))
