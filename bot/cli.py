@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000, help="HTTP port for Slack requests and health (default 3000)")
     serve.add_argument("--config", metavar="FILE", help="YAML settings file (the environment variables' names)")
     _cluster_options(serve)
+    remediation = sub.add_parser("remediation", help="the approval-gated remediation actions")
+    rem_sub = remediation.add_subparsers(dest="remediation_command", metavar="ACTION", parser_class=_Parser)
+    rem_list = rem_sub.add_parser("list", help="the catalogue: action, risk, approvers needed, runbooks")
+    _output_option(rem_list)
     feedback = sub.add_parser("feedback", help="pastes users labelled in Slack ([Not this one])")
     fb_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", parser_class=_Parser)
     export = fb_sub.add_parser("export", help="as JSON Lines in the eval format (text, expect, also, source)")
@@ -168,6 +172,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return commands.serve(args)
     if args.command == "audit":
         return commands.audit(args)
+    if args.command == "remediation":
+        if args.remediation_command is None:
+            raise UsageError("remediation needs an action: list")
+        return commands.remediation(args)
     if args.command == "feedback":
         if args.feedback_command is None:
             raise UsageError("feedback needs an action: export")

@@ -37,9 +37,10 @@ def runbook(args: argparse.Namespace) -> int:
         from bot.knowledge.checks import check_directory
         from bot.knowledge.loader import runbook_files
         from bot.probes.descriptions import PROBE_DESCRIPTIONS
+        from bot.remediation.catalog import ACTIONS
 
         runbooks_dir = app.settings.knowledge.runbooks_dir
-        problems = check_directory(runbooks_dir, probe_ids=PROBE_DESCRIPTIONS)
+        problems = check_directory(runbooks_dir, probe_ids=PROBE_DESCRIPTIONS, action_ids=ACTIONS)
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
@@ -285,4 +286,17 @@ def feedback(args: argparse.Namespace) -> int:
             out.close()
     if args.output:
         print(f"{len(rows)} labelled paste(s) written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def remediation(args: argparse.Namespace) -> int:
+    """`cnibot remediation list`: the catalogue of approval-gated actions."""
+    from bot import terminal
+    from bot.remediation.catalog import ACTIONS
+
+    header = ("ACTION", "RISK", "APPROVERS", "PARAMETERS", "RUNBOOKS", "WHAT IT DOES")
+    rows = [
+        (a.id, a.risk, str(a.approvals), a.parameters or "-", ",".join(a.runbooks), a.summary) for a in ACTIONS.values()
+    ]
+    _print_listing(_console_out(), header, rows, args.output, lambda: terminal.listing_table(header, rows))
     return 0

@@ -286,6 +286,16 @@ def render_probe(result: ProbeResult, *, max_findings: int = 8) -> RenderableTyp
     return Group(*parts)
 
 
+def listing_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
+    """A plain listing for a terminal: the first column never wraps or gets cut."""
+    table = Table(box=None, pad_edge=False, show_edge=False)
+    for i, name in enumerate(header):
+        table.add_column(name, style="bold" if i == 0 else None, no_wrap=i == 0)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def render_probe_list(probes: dict[str, str]) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False)
     table.add_column("PROBE", style="bold", no_wrap=True, min_width=max(map(len, probes), default=5))

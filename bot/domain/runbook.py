@@ -45,6 +45,7 @@ class RemediationStep:
     risk: Risk
     command: str | None = None
     caution: str | None = None
+    action: str | None = None  # the catalogue action that carries this step out after approval
 
 
 @dataclass(frozen=True)

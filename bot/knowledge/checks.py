@@ -36,7 +36,11 @@ REQUIRED_SECTIONS: dict[str, tuple[str, ...]] = {
 
 
 def check_runbooks(
-    runbooks: list[Runbook], *, probe_ids: Iterable[str], required_ids: Iterable[str] = REQUIRED_IDS
+    runbooks: list[Runbook],
+    *,
+    probe_ids: Iterable[str],
+    required_ids: Iterable[str] = REQUIRED_IDS,
+    action_ids: Iterable[str] | None = None,
 ) -> list[Problem]:
     """Cross-file checks over parsed runbooks. Parsing problems are reported by the loader."""
     problems: list[Problem] = []
@@ -70,6 +74,20 @@ def check_runbooks(
                         f"unknown probe id {step.probe!r}; known: {', '.join(sorted(known_probes))}",
                     )
                 )
+        if action_ids is not None:
+            known_actions = set(action_ids)
+            for i, fix in enumerate(rb.remediation):
+                if fix.action is not None and fix.action not in known_actions:
+                    problems.append(
+                        Problem(
+                            rb.path,
+                            f"remediation[{i}].action",
+                            f"unknown action {fix.action!r}; `cnibot remediation list` shows: "
+                            + ", ".join(sorted(known_actions)),
+                        )
+                    )
+                if fix.action is not None and not fix.mutating:
+                    problems.append(Problem(rb.path, f"remediation[{i}].action", "an action step must be mutating"))
         for i, related in enumerate(rb.related):
             if related not in ids:
                 problems.append(Problem(rb.path, f"related[{i}]", f"no runbook has id {related!r}"))
@@ -109,7 +127,9 @@ def _cross_match_problems(rb: Runbook, flat_samples: list[str], signatures: Sign
     return problems
 
 
-def check_directory(directory: Path, *, probe_ids: Mapping[str, str] | Iterable[str]) -> list[Problem]:
+def check_directory(
+    directory: Path, *, probe_ids: Mapping[str, str] | Iterable[str], action_ids: Iterable[str] | None = None
+) -> list[Problem]:
     """Parse every runbook in `directory` and run every check; an empty list means all is well."""
     runbooks, problems = read_runbooks(directory)
-    return problems + check_runbooks(runbooks, probe_ids=probe_ids)
+    return problems + check_runbooks(runbooks, probe_ids=probe_ids, action_ids=action_ids)

@@ -165,9 +165,10 @@ def _remediation(f: _Fields, item: dict[str, Any], where: str) -> RemediationSte
     risk = f.choice(item, "risk", f"{where}.risk", RISKS)
     command = f.text(item, "command", f"{where}.command", required=False)
     caution = f.text(item, "caution", f"{where}.caution", required=False)
+    action = f.text(item, "action", f"{where}.action", required=False)
     if step is None or risk is None or not isinstance(mutating, bool):
         return None
-    return RemediationStep(step, mutating, cast(Any, risk), command, caution)
+    return RemediationStep(step, mutating, cast(Any, risk), command, caution, action)
 
 
 def _risk(f: _Fields, item: dict[str, Any], where: str) -> RiskNote | None:

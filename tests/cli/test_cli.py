@@ -211,3 +211,18 @@ def test_every_command_has_help_text() -> None:
     commands = list(_all_subparsers(build_parser()))
     assert len(commands) >= 8
     assert [c for c, text in commands if not text] == []
+
+
+def test_remediation_list_is_the_catalogue_and_pipes_plainly() -> None:
+    done = cnibot("remediation", "list")
+    assert done.returncode == 0
+    rows = [line.split("\t") for line in done.stdout.decode().splitlines()]
+    assert rows[0][:3] == ["ACTION", "RISK", "APPROVERS"]
+    assert {r[0] for r in rows[1:]} == {
+        "restart-cni",
+        "delete-stuck-pods",
+        "set-mtu",
+        "add-ippool",
+        "release-leaked-ips",
+    }
+    assert all(r[2] == "2" for r in rows[1:] if r[1] == "high")

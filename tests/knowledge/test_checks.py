@@ -69,3 +69,17 @@ def test_shipped_runbooks_pass_every_check(runbooks_dir: Path) -> None:
 def test_shipped_runbooks_cover_the_required_ids(runbooks_dir: Path) -> None:
     shipped = {p.stem for p in runbooks_dir.glob("*.md")} - {"README"}
     assert set(REQUIRED_IDS) <= shipped
+
+
+def test_an_unknown_remediation_action_is_named() -> None:
+    from bot.remediation.catalog import ACTIONS
+
+    rb = _parse("a", remediation=[{"step": "s", "mutating": True, "risk": "low", "action": "reboot-everything"}])
+    messages = [str(p) for p in check_runbooks([rb], probe_ids=PROBE_DESCRIPTIONS, required_ids=(), action_ids=ACTIONS)]
+    assert any("remediation[0].action: unknown action 'reboot-everything'" in m for m in messages), messages
+    ok = _parse("b", remediation=[{"step": "s", "mutating": True, "risk": "low", "action": "restart-cni"}])
+    assert not [
+        p
+        for p in check_runbooks([ok], probe_ids=PROBE_DESCRIPTIONS, required_ids=(), action_ids=ACTIONS)
+        if "action" in str(p)
+    ]
