@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import re
 
 from bot.knowledge.normalize import normalize, strip_prefix
-from bot.knowledge.signatures import SignatureSet, fold_width
+from bot.knowledge.signatures import SignatureSet, fold_width, line_starts, lines_containing
 
 LONG_PASTE_LINES = 6
 LONG_PASTE_CHARS = 1500
@@ -39,17 +37,8 @@ def errorish_lines(lines: list[str], lowered: str, starts: list[int]) -> list[in
     lower-cased text finds the few candidate lines; the regex confirms only those."""
     candidates = {i for i, line in enumerate(lines) if line[:1] in "EWF" and line[1:5].isdigit()}
     for word in _ERROR_WORDS:
-        at = lowered.find(word)
-        while at >= 0:
-            line_no = bisect.bisect_right(starts, at) - 1
-            candidates.add(line_no)
-            at = lowered.find(word, starts[line_no + 1] if line_no + 1 < len(starts) else len(lowered))
+        candidates.update(lines_containing(lowered, starts, word))
     return [i for i in sorted(candidates) if ERRORISH.search(lines[i])]
-
-
-def line_starts(lines: list[str]) -> list[int]:
-    """Offset of each line in "\n".join(lines)."""
-    return [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
 
 
 def is_long(text: str) -> bool:
@@ -79,7 +68,7 @@ def error_lines(text: str, signatures: SignatureSet) -> tuple[list[str], int]:
     around the error, not at their start."""
     lines = fold_width(text).splitlines()
     lowered, starts = "\n".join(lines).lower(), line_starts(lines)
-    hits = signatures.line_hits(lines, lowered=lowered, starts=starts)
+    hits = signatures.line_hits(lines, lowered, starts)
     # strongest signatures first, so a flood of generic lines cannot crowd out the specific error
     signature_lines = sorted(hits, key=lambda n: (-hits[n][0], n))
     chosen: list[str] = []

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,21 @@ class SignatureHit:
     @property
     def weight(self) -> float:
         return self.signature.weight
+
+
+def line_starts(lines: Sequence[str]) -> list[int]:
+    """Offset of each line in "\\n".join(lines)."""
+    return [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
+
+
+def lines_containing(lowered: str, starts: Sequence[int], word: str) -> Iterator[int]:
+    """The numbers of the lines of `lowered` that contain `word`, each once, in order: a substring search
+    that skips to the next line after each hit."""
+    at = lowered.find(word)
+    while at >= 0:
+        line_no = bisect.bisect_right(starts, at) - 1
+        yield line_no
+        at = lowered.find(word, starts[line_no + 1] if line_no + 1 < len(starts) else len(lowered))
 
 
 MIN_NEEDLE = 4  # shorter words occur everywhere and select nothing
@@ -123,36 +139,28 @@ class SignatureSet:
                 found.append(SignatureHit(runbook_id, sig, m.group(0)))
         return found
 
-    def line_hits(
-        self, lines: Sequence[str], *, lowered: str | None = None, starts: Sequence[int] | None = None
-    ) -> dict[int, tuple[float, int]]:
-        """For a long paste split in lines: line number -> (strongest signature weight, where in the line
-        it matched). Each signature first looks for a word it cannot match without (a plain substring
-        search over the lower-cased text, microseconds per megabyte), and runs its regex only on the lines
-        holding that word; a 20,000-line log costs milliseconds, not one regex scan per signature."""
-        if lowered is None or starts is None:
-            lowered = "\n".join(lines).lower()
-            starts = [0]
-            for line in lines[:-1]:
-                starts.append(starts[-1] + len(line) + 1)
+    def line_hits(self, lines: Sequence[str], lowered: str, starts: Sequence[int]) -> dict[int, tuple[float, int]]:
+        """For a long paste split in lines (`lowered` is "\\n".join(lines).lower(), `starts` each line's
+        offset in it): line number -> (strongest signature weight, where in the line it matched). Each
+        signature first looks for a word it cannot match without (a plain substring search, microseconds
+        per megabyte), and runs its regex only on the lines holding that word; a 20,000-line log costs
+        milliseconds, not one regex scan per signature."""
         found: dict[int, tuple[float, int]] = {}
+        joined: list[str] = []  # the original text, joined only if a signature has no word to look for
 
         def record(line_no: int, weight: float, at: int) -> None:
             if weight > found.get(line_no, (0.0, 0))[0]:
                 found[line_no] = (weight, at)
 
         for (_, sig, pattern), needles in zip(self._compiled, self._needles, strict=True):
-            candidates: set[int] | None = set()
+            candidates: set[int] = set()
             for needle in needles or ():
-                at = lowered.find(needle)
-                while at >= 0 and candidates is not None:
-                    line_no = bisect.bisect_right(starts, at) - 1
-                    candidates.add(line_no)
-                    if len(candidates) > MAX_NEEDLE_LINES:
-                        candidates = None
-                    at = lowered.find(needle, starts[line_no + 1] if line_no + 1 < len(starts) else len(lowered))
-            if needles is None or candidates is None:
-                for m in pattern.finditer("\n".join(lines)):
+                candidates.update(itertools.islice(lines_containing(lowered, starts, needle), MAX_NEEDLE_LINES + 1))
+            too_many = len(candidates) > MAX_NEEDLE_LINES
+            if needles is None or too_many:
+                if not joined:
+                    joined.append("\n".join(lines))
+                for m in pattern.finditer(joined[0]):
                     line_no = bisect.bisect_right(starts, m.start()) - 1
                     record(line_no, sig.weight, m.start() - starts[line_no])
                 continue
