@@ -73,15 +73,11 @@ def _print_listing(
     if output == "json":
         print(json.dumps([dict(zip([h.lower().replace(" ", "_") for h in header], row, strict=True)) for row in rows]))
     elif output == "wide" or not sys.stdout.isatty():
-        print(terminal_plain(header, rows))
+        from bot.terminal import plain_rows
+
+        print(plain_rows(header, rows))
     else:
         out.print(table())
-
-
-def terminal_plain(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
-    from bot import terminal
-
-    return terminal.plain_rows(header, rows)
 
 
 def console(args: argparse.Namespace, *, sim_if_no_kubeconfig: bool = False) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -131,6 +132,7 @@ class App:
     def answering(self) -> Answering:
         return Answering(matcher=lambda: self.matcher, runbooks=lambda: self.runbooks)
 
+    @cached_property
     def runbook_namer(self) -> RunbookFor:
         """Names runbooks for errors the probes read: signatures first (milliseconds, no model), the
         matcher only for what they leave open. The CLI, the console and Slack all use this one."""
@@ -156,10 +158,15 @@ class App:
         scenario = self.uses_simulated_cluster()
         if scenario:
             return self._open_simulated(scenario)
+        return self._open_real()
+
+    def _open_real(self, context: str = "") -> ClusterHandle:
+        """The configured cluster, or another context of the same kubeconfig (replies name it)."""
         from bot.cluster.reader import connect
 
-        reader = connect(self.settings.cluster)
-        return ClusterHandle(reader, ClusterInfo(reader.where, reader.server), close=lambda: None)
+        reader = connect(replace(self.settings.cluster, context=context) if context else self.settings.cluster)
+        where = f"{context} ({reader.server})" if context else reader.where
+        return ClusterHandle(reader, ClusterInfo(where, reader.server), close=lambda: None)
 
     def _open_simulated(self, scenario: str) -> ClusterHandle:
         from bot.cluster.reader import connect
@@ -187,10 +194,13 @@ class App:
 
     @cached_property
     def probing(self) -> Probing:
+        return self._probing(self.open_cluster)
+
+    def _probing(self, open_cluster: Callable[[], ClusterHandle]) -> Probing:
         return Probing(
-            open_cluster=self.open_cluster,
+            open_cluster=open_cluster,
             runbooks=lambda: self.runbooks,
-            namer=self.runbook_namer(),
+            namer=self.runbook_namer,
             deadline=self.settings.cluster.probe_deadline,
         )
 
@@ -217,22 +227,7 @@ class App:
         if not context or self.choice.sim:
             return self.probing
         if context not in self._probing_by_context:
-            settings = replace(self.settings.cluster, context=context)
-
-            def open_context() -> ClusterHandle:
-                from bot.cluster.reader import connect
-
-                reader = connect(settings)
-                return ClusterHandle(
-                    reader, ClusterInfo(f"{context} ({reader.server})", reader.server), close=lambda: None
-                )
-
-            self._probing_by_context[context] = Probing(
-                open_cluster=open_context,
-                runbooks=lambda: self.runbooks,
-                namer=self.runbook_namer(),
-                deadline=self.settings.cluster.probe_deadline,
-            )
+            self._probing_by_context[context] = self._probing(lambda: self._open_real(context))
         return self._probing_by_context[context]
 
     def cluster_for(self, channel: str) -> str:

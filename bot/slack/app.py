@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.config import SlackSettings
 from bot.domain.errors import CnibotError, UsageError
+from bot.domain.probe import ProbeReport
 from bot.knowledge.normalize import normalize
 from bot.knowledge.redact import redact
 from bot.services.answers import Answer, Answering
@@ -192,25 +193,30 @@ class SlackBot:
         reply, fallback = blocks.answer_blocks(answer, cluster=self.cluster(str(command.get("channel_id") or "")))
         respond(blocks=reply, text=fallback, response_type="in_channel")
 
-    def _probe_reply(self, words: list[str], *, user: str, event: dict[str, Any]) -> tuple[list[blocks.Block], str]:
+    def _run_probes(
+        self, target: str, runbook: str | None, *, user: str, channel: str, thread: str
+    ) -> tuple[list[blocks.Block], str, ProbeReport | None]:
+        """Run the probes a request names against the channel's cluster, record the run, and render it;
+        a request or cluster that fails is one line."""
         try:
-            probing = self.probing(str(event.get("channel") or ""))
-            ids = probing.ids_for(words[1] if len(words) > 1 else "all", words[2] if len(words) > 2 else None)
-            report = probing.run(ids)
+            probing = self.probing(channel)
+            report = probing.run(probing.ids_for(target, runbook))
         except CnibotError as exc:
-            return [blocks.section(f":x: {exc}")], str(exc)
-        statuses: dict[str, str] = {r.probe: str(r.status) for r in report.results}
-        thread = str(event.get("thread_ts") or event.get("ts") or "")
-        self._record_probes(
-            user,
-            str(event.get("channel") or ""),
-            thread,
-            report.cluster.description,
-            report.cluster.simulated,
-            statuses,
-            report.cluster_error or "",
+            return [blocks.section(f":x: {exc}")], str(exc), None
+        self._record_probes(user, channel, thread, report)
+        reply, fallback = blocks.probe_blocks(report)
+        return reply, fallback, report
+
+    def _probe_reply(self, words: list[str], *, user: str, event: dict[str, Any]) -> tuple[list[blocks.Block], str]:
+        """`probe ...` from a mention or /cni."""
+        reply, fallback, _ = self._run_probes(
+            words[1] if len(words) > 1 else "all",
+            words[2] if len(words) > 2 else None,
+            user=user,
+            channel=str(event.get("channel") or ""),
+            thread=str(event.get("thread_ts") or event.get("ts") or ""),
         )
-        return blocks.probe_blocks(report)
+        return reply, fallback
 
     def on_show_runbook(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -271,28 +277,12 @@ class SlackBot:
         channel, thread = _where(body)
         user = str((body.get("user") or {}).get("id") or "")
         client.chat_postMessage(channel=channel, thread_ts=thread, text=f"Running the read-only probes of `{runbook}`…")
-        report = None
-        try:
-            probing = self.probing(channel)
-            report = probing.run(probing.ids_for("for", runbook))
-            reply, fallback = blocks.probe_blocks(report)
-            statuses: dict[str, str] = {r.probe: str(r.status) for r in report.results}
-            self._record_probes(
-                user,
-                channel,
-                thread,
-                report.cluster.description,
-                report.cluster.simulated,
-                statuses,
-                report.cluster_error or "",
-            )
-        except CnibotError as exc:
-            reply, fallback = [blocks.section(f":x: {exc}")], str(exc)
+        reply, fallback, report = self._run_probes("for", runbook, user=user, channel=channel, thread=thread)
         client.chat_postMessage(channel=channel, thread_ts=thread, blocks=reply, text=fallback)
         if report is not None and blocks.probe_report_is_long(report):
             self._attach(client, channel, thread, report)
 
-    def _attach(self, client: WebClient, channel: str, thread: str, report: Any) -> None:
+    def _attach(self, client: WebClient, channel: str, thread: str, report: ProbeReport) -> None:
         """Long probe output goes along as a text file in the thread (files_upload_v2)."""
         from slack_sdk.errors import SlackApiError
 
@@ -307,18 +297,16 @@ class SlackBot:
         except (SlackApiError, OSError) as exc:
             log.warning("could not attach the full probe report: %s", exc)
 
-    def _record_probes(
-        self, user: str, channel: str, thread: str, cluster: str, simulated: bool, statuses: dict[str, str], error: str
-    ) -> None:
+    def _record_probes(self, user: str, channel: str, thread: str, report: ProbeReport) -> None:
         try:
             self.store.record_probe_run(
                 user=user,
                 channel=channel,
                 thread_ts=thread,
-                cluster=cluster,
-                simulated=simulated,
-                statuses=statuses,
-                error=error,
+                cluster=report.cluster.description,
+                simulated=report.cluster.simulated,
+                statuses={r.probe: str(r.status) for r in report.results},
+                error=report.cluster_error or "",
             )
         except StoreError as exc:
             log.error("probe run not recorded: %s", exc)
