@@ -81,9 +81,12 @@ class Api:
         forbidden: frozenset[tuple[str, str]] = frozenset(),
         unauthorized: bool = False,
         user: str = USER,
+        writer_token: str = "",
     ) -> None:
         self.scenario = scenario
         self.token = token
+        # separate credentials, as RBAC gives the bot: with a writer token set, the reader token may only read
+        self.writer_token = writer_token
         self.allow_writes = allow_writes
         self.forbidden = forbidden
         self.unauthorized = unauthorized
@@ -105,7 +108,10 @@ class Api:
 
     def _handle(self, req: Request) -> Response:
         sent = req.headers.get("authorization", "")
-        if self.unauthorized or not hmac.compare_digest(sent.encode(), f"Bearer {self.token}".encode()):
+        as_writer = bool(self.writer_token) and hmac.compare_digest(
+            sent.encode(), f"Bearer {self.writer_token}".encode()
+        )
+        if self.unauthorized or not (as_writer or hmac.compare_digest(sent.encode(), f"Bearer {self.token}".encode())):
             raise errors.unauthorized()
         parts = [p for p in req.path.split("/") if p]
         target = self._parse(parts)
@@ -115,6 +121,10 @@ class Api:
             return self._non_resource(parts)
         verb = self._verb(req, target)
         self._authorize(verb, target)
+        if self.writer_token and req.method not in ("GET", "HEAD") and not as_writer:
+            raise errors.forbidden(
+                self.user, verb, target.group, target.plural, target.name, target.namespace, target.sub
+            )
         rtype = self._resolve(target)
         if verb == "watch":
             raise errors.method_not_allowed("watch is not supported by the simulated cluster")
@@ -292,7 +302,7 @@ class Api:
             elif req.method == "PATCH" and name:
                 code, obj = self.writer.patch(coll, rtype, namespace, name, req.body, content_type, dry)
             elif req.method == "DELETE" and name:
-                code, obj = self.writer.delete(coll, rtype, namespace, name, dry)
+                code, obj = self.writer.delete(coll, rtype, namespace, name, req.body, dry)
             else:
                 raise errors.method_not_allowed(f"{req.method} is not supported on {req.path}")
         return Response(code, encode(obj))

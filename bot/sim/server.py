@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.sim.api import Api, Request, Response
-from bot.sim.kubeconfig import kubeconfig_text
+from bot.sim.kubeconfig import REMEDIATOR_CONTEXT, kubeconfig_text
 from bot.sim.model import Scenario
 
 
@@ -28,6 +28,11 @@ class RequestRecord:
     status: int
     time: float = field(default=0.0, compare=False)  # epoch seconds when the request arrived
     duration_ms: float = field(default=0.0, compare=False)
+    writer: bool = field(default=False, compare=False)  # sent with the remediator's token
+
+    @property
+    def dry_run(self) -> bool:
+        return "dryRun=All" in self.query
 
 
 class _Server(ThreadingHTTPServer):
@@ -86,10 +91,17 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         response = sim.api.handle(request)
+        as_writer = bool(sim.writer_token) and request.headers.get("authorization") == f"Bearer {sim.writer_token}"
         # recorded before answering, so a caller that has its answer always finds the record
         sim.record(
             RequestRecord(
-                self.command, split.path, split.query, response.status, arrived, (time.perf_counter() - started) * 1000
+                self.command,
+                split.path,
+                split.query,
+                response.status,
+                arrived,
+                (time.perf_counter() - started) * 1000,
+                writer=as_writer,
             )
         )
         self._send(response)
@@ -129,8 +141,10 @@ class SimCluster:
         delay_seconds: float = 0.0,
         unauthorized: bool = False,
         log_path: Path | None = None,
+        writer_token: str = "",
     ) -> None:
         self.scenario = scenario
+        self.writer_token = writer_token
         self.host = host
         self.port = port
         self.token = token
@@ -144,6 +158,7 @@ class SimCluster:
             allow_writes=scenario.allow_writes if allow_writes is None else allow_writes,
             forbidden=frozenset(forbidden),
             unauthorized=unauthorized,
+            writer_token=writer_token,
         )
         self._records_lock = threading.Lock()
         self._server: _Server | None = None
@@ -210,10 +225,12 @@ class SimCluster:
         self.stop()
 
     def write_kubeconfig(self, path: Path, *, context: str = "cnibot-sim") -> Path:
-        """A kubeconfig (mode 0600: it holds the token) whose current context points at this cluster."""
+        """A kubeconfig (mode 0600: it holds the token) whose current context points at this cluster; with a
+        writer token, a second context `REMEDIATOR_CONTEXT` carries it."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(kubeconfig_text(self.url, self.token, context), encoding="utf-8")
+        extra = {REMEDIATOR_CONTEXT: self.writer_token} if self.writer_token else {}
+        path.write_text(kubeconfig_text(self.url, self.token, context, extra), encoding="utf-8")
         path.chmod(0o600)
         return path
 

@@ -227,9 +227,14 @@ class Writer:
         return 200, stored
 
     def delete(
-        self, coll: StaticCollection, rtype: ResourceType, namespace: str | None, name: str, dry_run: bool
+        self, coll: StaticCollection, rtype: ResourceType, namespace: str | None, name: str, body: bytes, dry_run: bool
     ) -> tuple[int, Obj]:
         old = self._existing(coll, rtype, namespace, name)
+        options = _decode(body) if body else {}
+        wanted = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
+        for key in ("resourceVersion", "uid"):
+            if wanted.get(key) and wanted[key] != old["metadata"].get(key):
+                raise errors.conflict(rtype, name)
         if not dry_run:
             coll.remove(namespace, name)
             self.next_rv()
