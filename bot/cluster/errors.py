@@ -39,7 +39,13 @@ def _status_message(body: bytes | str | None) -> str:
 
 
 def from_status(
-    status: int, body: bytes | str | None, *, request: str, server: str, retry_after: str | None = None
+    status: int,
+    body: bytes | str | None,
+    *,
+    request: str,
+    server: str,
+    retry_after: str | None = None,
+    role: str = RBAC_ROLE,
 ) -> ClusterError:
     """The project's error for an HTTP error status from the apiserver."""
     detail = _status_message(body)
@@ -58,7 +64,7 @@ def from_status(
             lacks = request
         return ForbiddenError(
             f"403 Forbidden for {request}: the credentials may not {lacks}; {RBAC_FILE} grants it "
-            f"in {RBAC_ROLE} (kubectl apply -f {RBAC_FILE}, bind it to the identity cnibot uses)",
+            f"in {role} (kubectl apply -f {RBAC_FILE}, bind it to the identity cnibot uses)",
             request=request,
         )
     if status == 404:
