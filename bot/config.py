@@ -88,6 +88,30 @@ class StoreSettings:
 
 
 @dataclass(frozen=True)
+class RemediationSettings:
+    approvers: tuple[str, ...] = ()
+    """Slack user ids who may approve remediations (CNIBOT_APPROVERS, comma-separated); none: remediation
+    is off. Members of CNIBOT_APPROVER_GROUPS are approvers too."""
+    approver_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Named groups of approvers (CNIBOT_APPROVER_GROUPS; in a settings file a mapping of group name to a
+    list of user ids; in the environment "netops=U1 U2,sre=U3")."""
+    allow_self_approval: bool = False
+    """Let the requester approve their own proposal (CNIBOT_ALLOW_SELF_APPROVAL=1); off by default."""
+    ttl_seconds: float = 15 * 60
+    """Seconds a proposal stays open (CNIBOT_PROPOSAL_TTL); an expired proposal cannot run."""
+    context: str = ""
+    """The kubeconfig context the executor writes with (CNIBOT_REMEDIATION_CONTEXT): separate credentials
+    from the read-only ones the probes use."""
+    impersonate: str = ""
+    """In the cluster: the user the bot impersonates to write, e.g.
+    system:serviceaccount:cnibot:cnibot-remediator (CNIBOT_REMEDIATION_IMPERSONATE)."""
+
+    @property
+    def all_approvers(self) -> frozenset[str]:
+        return frozenset(self.approvers) | {user for _, users in self.approver_groups for user in users}
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     """DEBUG, INFO, WARNING or ERROR (CNIBOT_LOG_LEVEL)."""
@@ -102,6 +126,7 @@ class Settings:
     cluster: ClusterSettings = field(default_factory=ClusterSettings)
     log: LogSettings = field(default_factory=LogSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    remediation: RemediationSettings = field(default_factory=RemediationSettings)
     sim_scenario: str = "ipam-exhausted"
     """Scenario of the simulated cluster that `make run` uses when no kubeconfig is found
     (CNIBOT_SIM_SCENARIO); `--sim SCENARIO` picks one explicitly."""
@@ -142,12 +167,24 @@ class Settings:
             level=_choice(env, "CNIBOT_LOG_LEVEL", LOG_LEVELS, lg.level, upper=True),
             format=_choice(env, "CNIBOT_LOG_FORMAT", LOG_FORMATS, lg.format),
         )
+        r = RemediationSettings()
+        remediation = RemediationSettings(
+            approvers=tuple(u.strip() for u in env.get("CNIBOT_APPROVERS", "").split(",") if u.strip()),
+            approver_groups=tuple(
+                (name, tuple(members.split())) for name, members in _pairs(env, "CNIBOT_APPROVER_GROUPS", "GROUP=U1 U2")
+            ),
+            allow_self_approval=env.get("CNIBOT_ALLOW_SELF_APPROVAL", "").strip().lower() in ("1", "true", "yes"),
+            ttl_seconds=_number(env, "CNIBOT_PROPOSAL_TTL", float, r.ttl_seconds, low=10, high=86_400),
+            context=env.get("CNIBOT_REMEDIATION_CONTEXT", "").strip(),
+            impersonate=env.get("CNIBOT_REMEDIATION_IMPERSONATE", "").strip(),
+        )
         return cls(
             knowledge=knowledge,
             slack=slack,
             cluster=cluster,
             log=log,
             store=store,
+            remediation=remediation,
             sim_scenario=env.get("CNIBOT_SIM_SCENARIO") or cls.sim_scenario,
             debug=debug_enabled(env),
         )
@@ -176,6 +213,12 @@ KNOWN_SETTINGS = frozenset(
         "CNIBOT_SIM_SCENARIO",
         "CNIBOT_LOG_LEVEL",
         "CNIBOT_LOG_FORMAT",
+        "CNIBOT_APPROVERS",
+        "CNIBOT_APPROVER_GROUPS",
+        "CNIBOT_ALLOW_SELF_APPROVAL",
+        "CNIBOT_PROPOSAL_TTL",
+        "CNIBOT_REMEDIATION_CONTEXT",
+        "CNIBOT_REMEDIATION_IMPERSONATE",
     }
 )
 
@@ -201,7 +244,9 @@ def read_settings_file(path: Path) -> dict[str, str]:
         if key not in KNOWN_SETTINGS:
             raise SettingsError(f"--config {path}: unknown setting {key!r} (the names are the environment variables')")
         if isinstance(value, dict):
-            values[key] = ",".join(f"{k}={v}" for k, v in value.items())
+            values[key] = ",".join(
+                f"{k}={' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in value.items()
+            )
         elif isinstance(value, list):
             values[key] = ",".join(str(v) for v in value)
         else:
@@ -209,7 +254,9 @@ def read_settings_file(path: Path) -> dict[str, str]:
     return values
 
 
-def _pairs(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+def _pairs(
+    env: Mapping[str, str], name: str, shape: str = "CHANNEL=CONTEXT (e.g. C0123=prod-eu)"
+) -> tuple[tuple[str, str], ...]:
     raw = env.get(name, "").strip()
     if not raw:
         return ()
@@ -217,7 +264,7 @@ def _pairs(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
     for item in raw.split(","):
         key, sep, value = item.strip().partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise SettingsError(f"{name}: {item.strip()!r} is not CHANNEL=CONTEXT (e.g. C0123=prod-eu)")
+            raise SettingsError(f"{name}: {item.strip()!r} is not {shape}")
         pairs.append((key.strip(), value.strip()))
     return tuple(pairs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.domain.errors import CnibotError
+from bot.remediation.policy import Outcome, Proposal
 
 BUSY_TIMEOUT_SECONDS = 5.0
 
@@ -66,11 +68,68 @@ def _v2_answer_fingerprints(db: sqlite_utils.Database) -> None:
     db.table("answers").create_index(["channel", "fingerprint", "at"])
 
 
+def _v3_proposals(db: sqlite_utils.Database) -> None:
+    db.table("proposals").create(
+        {
+            "id": str,
+            "at": float,
+            "requester": str,
+            "channel": str,
+            "thread_ts": str,
+            "message_ts": str,
+            "cluster": str,
+            "action": str,
+            "risk": str,
+            "plan": str,
+            "digest": str,
+            "state": str,
+            "approvals": str,
+            "expires_at": float,
+            "note": str,
+        },
+        pk="id",
+    )
+    db.table("remediation_events").create(
+        {"id": int, "at": float, "proposal_id": str, "kind": str, "user": str, "detail": str}, pk="id"
+    )
+    db.table("remediation_events").create_index(["proposal_id", "id"])
+
+
 # (version, what it does, function): applied in order, each in its own transaction, recorded in `migrations`
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "answers, probe runs and feedback", _v1_answers_probes_feedback),
     (2, "a fingerprint per answered paste, to spot the same error pasted again", _v2_answer_fingerprints),
+    (3, "remediation proposals (plan, hash, approvals, state) and every step taken on them", _v3_proposals),
 ]
+
+
+@dataclass(frozen=True)
+class StoredProposal:
+    proposal: Proposal
+    plan: dict[str, Any]
+    action: str
+    cluster: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+
+
+def _proposal_of(row: dict[str, Any]) -> Proposal:
+    return Proposal(
+        id=row["id"],
+        plan_digest=row["digest"],
+        requester=row["requester"],
+        risk=row["risk"],
+        created_at=float(row["at"]),
+        expires_at=float(row["expires_at"]),
+        state=row["state"],
+        approvals=frozenset(json.loads(row["approvals"] or "[]")),
+        note=row["note"] or "",
+    )
+
+
+def _state_columns(p: Proposal) -> dict[str, Any]:
+    return {"state": p.state, "approvals": json.dumps(sorted(p.approvals)), "note": p.note}
 
 
 @dataclass(frozen=True)
@@ -97,6 +156,9 @@ class Store:
                 f"cannot open the database {self.path}: {exc} (check CNIBOT_DB and the folder's permissions)"
             ) from exc
         self.db = sqlite_utils.Database(connection)
+        # one connection serves every listener thread: a transition holds this lock for its transaction;
+        # BEGIN IMMEDIATE serialises it against other processes (replicas) sharing the file
+        self._transaction = threading.Lock()
         self._migrate()
 
     def _migrate(self) -> None:
@@ -218,6 +280,108 @@ class Store:
             "feedback", {"at": time.time(), "answer_id": answer_id, "user": user, "chosen": chosen, "text": text}
         )
 
+    # -- remediation proposals ------------------------------------------------------------------------
+
+    def create_proposal(
+        self, proposal: Proposal, *, plan: dict[str, Any], action: str, cluster: str, channel: str, thread_ts: str
+    ) -> None:
+        row = {
+            "id": proposal.id,
+            "at": proposal.created_at,
+            "requester": proposal.requester,
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "message_ts": "",
+            "cluster": cluster,
+            "action": action,
+            "risk": proposal.risk,
+            "plan": json.dumps(plan, sort_keys=True),
+            "digest": proposal.plan_digest,
+            "expires_at": proposal.expires_at,
+            **_state_columns(proposal),
+        }
+        with self._transaction:
+            try:
+                with self.db.conn:
+                    self.db.table("proposals").insert(row)
+                    self._event(
+                        proposal.id,
+                        "proposed",
+                        proposal.requester,
+                        f"{action} on {cluster}, plan {proposal.plan_digest[:12]}",
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from exc
+
+    def proposal(self, proposal_id: str) -> StoredProposal | None:
+        try:
+            rows = list(self.db.table("proposals").rows_where("id = ?", [proposal_id]))
+        except sqlite3.Error as exc:
+            raise StoreError(_explain(exc, self.path)) from exc
+        if not rows:
+            return None
+        row = rows[0]
+        return StoredProposal(
+            _proposal_of(row),
+            json.loads(row["plan"]),
+            row["action"],
+            row["cluster"],
+            row["channel"],
+            row["thread_ts"],
+            row["message_ts"],
+        )
+
+    def transition(
+        self, proposal_id: str, step: Callable[[Proposal], Outcome], *, kind: str, user: str
+    ) -> Outcome | None:
+        """Read the proposal, apply `step` and store its result in one transaction, so that of two clicks,
+        retries or replicas racing, the second sees what the first did. None: no such proposal."""
+        with self._transaction:
+            conn = self.db.conn
+            try:
+                conn.execute("begin immediate")
+                try:
+                    rows = list(self.db.table("proposals").rows_where("id = ?", [proposal_id]))
+                    if not rows:
+                        conn.rollback()
+                        return None
+                    before = _proposal_of(rows[0])
+                    outcome = step(before)
+                    if outcome.proposal != before:
+                        self.db.table("proposals").update(proposal_id, _state_columns(outcome.proposal))
+                    self._event(proposal_id, kind if outcome.changed else f"{kind} refused", user, outcome.message)
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from exc
+        return outcome
+
+    def set_proposal_message(self, proposal_id: str, *, channel: str, message_ts: str) -> None:
+        with self._transaction:
+            try:
+                with self.db.conn:
+                    self.db.table("proposals").update(proposal_id, {"channel": channel, "message_ts": message_ts})
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from exc
+
+    def record_remediation(self, proposal_id: str, *, kind: str, user: str, detail: str) -> None:
+        with self._transaction:
+            try:
+                with self.db.conn:
+                    self._event(proposal_id, kind, user, detail)
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from exc
+
+    def _event(self, proposal_id: str, kind: str, user: str, detail: str) -> None:
+        self.db.table("remediation_events").insert(
+            {"at": time.time(), "proposal_id": proposal_id, "kind": kind, "user": user, "detail": detail}
+        )
+
+    def remediation_events(self, proposal_id: str) -> list[dict[str, Any]]:
+        return list(self.db.table("remediation_events").rows_where("proposal_id = ?", [proposal_id], order_by="id"))
+
     def audit(self, *, since: float = 0.0) -> Iterator[AuditRow]:
         """Everything recorded since `since` (epoch seconds), oldest first."""
         rows: list[AuditRow] = []
@@ -229,6 +393,10 @@ class Store:
             rows.append(AuditRow("probe", r["at"], r["channel"], r["user"], f"{r['cluster']}: {what}"))
         for r in self.db.table("feedback").rows_where("at >= ?", [since]):
             rows.append(AuditRow("feedback", r["at"], "", r["user"], f"answer {r['answer_id']} -> {r['chosen']}"))
+        for r in self.db.table("remediation_events").rows_where("at >= ?", [since]):
+            rows.append(
+                AuditRow(f"remediation {r['kind']}", r["at"], "", r["user"], f"{r['proposal_id']}: {r['detail']}")
+            )
         yield from sorted(rows, key=lambda row: row.at)
 
 
