@@ -5,6 +5,7 @@ simulated cluster) and hands them to the services. Front ends (CLI, console, and
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 import threading
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from bot.services.conversation import Conversation
 from bot.services.probing import ClusterHandle, Probing, lazy_namer, signature_first_namer
 
 if TYPE_CHECKING:
+    from bot.services.executor import Executor
+    from bot.services.remediation import Remediation
     from bot.slack.app import SlackBot
     from bot.store.db import Store
 
@@ -173,8 +176,9 @@ class App:
         from bot.sim.scenarios import build_scenario
         from bot.sim.server import SimCluster
 
-        # the probe path is read-only: even scenarios that allow writes refuse them here
-        sim = SimCluster(build_scenario(scenario), allow_writes=False).start()
+        # two identities, as RBAC gives a real bot: the probes' token may only read; writes need the
+        # remediator's, which only the executor is given (and only in scenarios that allow writes)
+        sim = SimCluster(build_scenario(scenario), writer_token=f"sim-remediator-{secrets.token_hex(8)}").start()
         scratch = tempfile.TemporaryDirectory(prefix="cnibot-sim-")
         kubeconfig = sim.write_kubeconfig(Path(scratch.name) / "kubeconfig")
         reader = connect(replace(self.settings.cluster, kubeconfig=str(kubeconfig), context=""))
@@ -190,7 +194,7 @@ class App:
             sim.stop()
             scratch.cleanup()
 
-        return ClusterHandle(reader, info, close=close)
+        return ClusterHandle(reader, info, close=close, writer_kubeconfig=str(kubeconfig))
 
     @cached_property
     def probing(self) -> Probing:
@@ -206,7 +210,67 @@ class App:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(answering=self.answering, probing=self.probing)
+        return Conversation(answering=self.answering, probing=self.probing, remediation=lambda: self.remediation)
+
+    # -- remediation --------------------------------------------------------------------------------
+
+    def _executor(self) -> Executor:
+        from bot.services.executor import cluster_executor
+
+        if self.uses_simulated_cluster():
+            from bot.sim.kubeconfig import REMEDIATOR_CONTEXT
+
+            handle = self.probing.cluster()
+            settings = replace(self.settings.cluster, kubeconfig=handle.writer_kubeconfig, context="")
+            return cluster_executor(settings, context=REMEDIATOR_CONTEXT, impersonate="")
+        r = self.settings.remediation
+        return cluster_executor(self.settings.cluster, context=r.context, impersonate=r.impersonate)
+
+    def remediation_off_reason(self) -> str:
+        r = self.settings.remediation
+        if not r.all_approvers:
+            return "Remediation is off: no approvers are configured (CNIBOT_APPROVERS)."
+        if not (self.uses_simulated_cluster() or r.context or r.impersonate):
+            return (
+                "Remediation is off: no write credentials are configured (CNIBOT_REMEDIATION_CONTEXT, or "
+                "CNIBOT_REMEDIATION_IMPERSONATE in the cluster)."
+            )
+        return ""
+
+    @cached_property
+    def remediation(self) -> Remediation:
+        from bot.remediation.policy import Policy
+        from bot.services.remediation import Remediation
+
+        r = self.settings.remediation
+        executor: list[Executor] = []
+
+        def open_executor() -> Executor:
+            if not executor:
+                executor.append(self._executor())
+            return executor[0]
+
+        return Remediation(
+            policy=Policy(r.all_approvers, allow_self_approval=r.allow_self_approval, ttl_seconds=r.ttl_seconds),
+            probing=self.probing,
+            executor=open_executor,
+            store=lambda: self.store,
+            runbooks=lambda: self.runbooks,
+            cluster_name=self.cluster_name,
+            off_reason=self.remediation_off_reason(),
+        )
+
+    def remediation_for(self, channel: str) -> Remediation:
+        """Remediation writes to the default cluster only; a channel mapped to another context can plan
+        and probe there, but not change it."""
+        if self._context_of(channel) and not self.choice.sim:
+            from bot.domain.errors import UsageError
+
+            raise UsageError(
+                "remediation runs against the default cluster only; this channel maps to context "
+                f"{self._context_of(channel)!r} (CNIBOT_CHANNEL_CLUSTERS)"
+            )
+        return self.remediation
 
     # -- the Slack bot and its store --------------------------------------------------------------
 
@@ -260,7 +324,21 @@ class App:
             store=self.store,
             cluster=self.cluster_for,
             client=client,
+            remediation=self.remediation_for,
+            actions_of=self.parameterless_actions(),
         )
+
+    def parameterless_actions(self) -> dict[str, list[str]]:
+        """Runbook id -> the catalogue actions a [Fix] button can propose without parameters."""
+        from bot.remediation.catalog import ACTIONS
+
+        found: dict[str, list[str]] = {}
+        for action in ACTIONS.values():
+            if "=" in action.parameters and not action.parameters.startswith("["):
+                continue  # it needs a parameter (e.g. node=NAME): /cni fix takes it
+            for runbook in action.runbooks:
+                found.setdefault(runbook, []).append(action.id)
+        return found
 
     def serve(self, *, port: int, stop: threading.Event | None = None) -> int:
         """`cnibot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on `port`; /healthz and

@@ -4,6 +4,7 @@ command or a paste, and each gets one reply object for the front end to render."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,9 +17,12 @@ from bot.services.answers import Answer, Answering
 
 if TYPE_CHECKING:
     from bot.services.probing import Probing
+    from bot.services.remediation import ProposalView, Remediation
 
 HELP = """Paste an error (a kubelet event, a CNI log line, or a sentence) and press Enter.
-Commands: list | show ID | probe list | probe ID | probe all | probe for RUNBOOK_ID | help | quit"""
+Commands: list | show ID | probe list | probe ID | probe all | probe for RUNBOOK_ID | help | quit
+Remediation: fix ACTION [key=value ...] [as USER] | approve PROPOSAL [as USER] | reject PROPOSAL [as USER]"""
+REMEDIATION_COMMANDS = ("fix", "approve", "reject")
 
 RUNBOOK_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 PROBE_TARGETS = {"list", "all", *PROBE_DESCRIPTIONS, *ALIASES}
@@ -55,6 +59,12 @@ class AnswerReply:
 
 
 @dataclass(frozen=True)
+class ProposalReply:
+    view: ProposalView
+    refused: str = ""  # this step changed nothing: why (shown instead of a state change)
+
+
+@dataclass(frozen=True)
 class ErrorReply:
     message: str
 
@@ -64,7 +74,24 @@ class QuitReply:
     pass
 
 
-Reply = HelpReply | RunbookListReply | RunbookReply | ProbeListReply | ProbeReply | AnswerReply | ErrorReply | QuitReply
+Reply = (
+    HelpReply
+    | RunbookListReply
+    | RunbookReply
+    | ProbeListReply
+    | ProbeReply
+    | AnswerReply
+    | ProposalReply
+    | ErrorReply
+    | QuitReply
+)
+
+
+def split_identity(words: list[str]) -> tuple[list[str], str]:
+    """`... as USER` at the end of a remediation command: the words before it, and USER ("" if absent)."""
+    if len(words) >= 2 and words[-2].lower() == "as":
+        return words[:-2], words[-1]
+    return words, ""
 
 
 def is_command(line: str) -> bool:
@@ -82,25 +109,54 @@ def is_command(line: str) -> bool:
         if n == 2:
             return words[1] in PROBE_TARGETS
         return n == 3 and words[1] == "for" and bool(RUNBOOK_ID.match(words[2]))
+    if head in REMEDIATION_COMMANDS:
+        rest, _ = split_identity(words[1:])
+        if head == "fix":
+            return bool(rest) and bool(RUNBOOK_ID.match(rest[0])) and all("=" in w for w in rest[1:])
+        return len(rest) == 1 and rest[0].startswith("p-")
     return False
 
 
 class Conversation:
-    def __init__(self, *, answering: Answering, probing: Probing) -> None:
+    def __init__(
+        self, *, answering: Answering, probing: Probing, remediation: Callable[[], Remediation] | None = None
+    ) -> None:
         self.answering = answering
         self.probing = probing
+        self.remediation = remediation
 
-    def reply(self, text: str) -> Reply:
+    def reply(self, text: str, *, user: str = "") -> Reply:
+        """`user` is who is typing, for remediation commands that do not say `as USER`."""
         try:
-            return self._reply(text)
+            return self._reply(text, user)
         except CnibotError as exc:
             return ErrorReply(str(exc))
 
-    def _reply(self, text: str) -> Reply:
+    def _remediate(self, head: str, words: list[str], user: str) -> Reply:
+        from bot.services.plans import parse_parameters
+
+        rest, named = split_identity(words)
+        who = named or user
+        if not who:
+            return ErrorReply(f"say who you are: `{head} {' '.join(rest)} as USER`")
+        if self.remediation is None:
+            return ErrorReply("remediation is not available here")
+        remediation = self.remediation()
+        if head == "fix":
+            return ProposalReply(remediation.propose(rest[0], parse_parameters(rest[1:]), requester=who))
+        if head == "approve":
+            outcome, view = remediation.approve(rest[0], user=who)
+        else:
+            outcome, view = remediation.reject(rest[0], user=who)
+        return ProposalReply(view, "" if outcome.changed else outcome.message)
+
+    def _reply(self, text: str, user: str) -> Reply:
         if not is_command(text):
             return AnswerReply(self.answering.answer(text))
         words = text.split()
         head = words[0].lower()
+        if head in REMEDIATION_COMMANDS:
+            return self._remediate(head, words[1:], user)
         if head in ("quit", "exit"):
             return QuitReply()
         if head == "help":

@@ -41,6 +41,7 @@ class ClusterHandle:
     reader: SharableReader
     info: ClusterInfo
     close: Callable[[], None]
+    writer_kubeconfig: str = ""  # the simulated cluster's kubeconfig, which also holds the remediator context
 
 
 def probe_ids_for(target: str) -> list[str]:
