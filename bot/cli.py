@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     rem_sub = remediation.add_subparsers(dest="remediation_command", metavar="ACTION", parser_class=_Parser)
     rem_list = rem_sub.add_parser("list", help="the catalogue: action, risk, approvers needed, runbooks")
     _output_option(rem_list)
+    plan = sub.add_parser("plan", help="the exact plan of a remediation and its server-side dry run (changes nothing)")
+    plan.add_argument("action", help="a catalogue action (cnibot remediation list), e.g. restart-cni")
+    plan.add_argument("parameters", nargs="*", metavar="KEY=VALUE", help="the action's parameters, e.g. node=worker-1")
+    plan.add_argument("--json", action="store_true", help="print one JSON document")
+    _cluster_options(plan)
     feedback = sub.add_parser("feedback", help="pastes users labelled in Slack ([Not this one])")
     fb_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", parser_class=_Parser)
     export = fb_sub.add_parser("export", help="as JSON Lines in the eval format (text, expect, also, source)")
@@ -176,6 +181,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.remediation_command is None:
             raise UsageError("remediation needs an action: list")
         return commands.remediation(args)
+    if args.command == "plan":
+        return commands.plan(args)
     if args.command == "feedback":
         if args.feedback_command is None:
             raise UsageError("feedback needs an action: export")

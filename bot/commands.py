@@ -296,3 +296,21 @@ def remediation(args: argparse.Namespace) -> int:
     ]
     _print_listing(_console_out(), header, rows, args.output, lambda: terminal.listing_table(header, rows))
     return 0
+
+
+def plan(args: argparse.Namespace) -> int:
+    """`cnibot plan ACTION [key=value ...]`: what a remediation would send, dry-run by the apiserver."""
+    from bot.services.plans import parse_parameters
+    from bot.services.remediation_text import plan_text
+
+    params = parse_parameters(list(args.parameters))
+    app = App.from_environment(_choice(args))
+    try:
+        view = app.remediation.plan(args.action, params)
+    finally:
+        app.close()
+    if args.json:
+        print(json.dumps(view.to_json(), ensure_ascii=False, default=str))
+    else:
+        print(plan_text(view, requests=len(view.steps) if not sys.stdout.isatty() else 8))
+    return 0 if view.dry_run_ok else 1

@@ -10,7 +10,7 @@ from typing import TextIO
 from rich.console import Console
 
 from bot import terminal
-from bot.services.conversation import HELP, QuitReply, is_command
+from bot.services.conversation import HELP, REMEDIATION_COMMANDS, QuitReply, is_command, split_identity
 from bot.wiring import App
 
 # Pasted text arrives in one burst; lines that follow within this window belong to the same paste.
@@ -62,6 +62,19 @@ def read_messages(stream: TextIO, *, interactive: bool) -> Iterator[str]:
     yield from split_messages(stream)
 
 
+def _who(message: str, stream: TextIO, out: Console, *, interactive: bool) -> str:
+    """For a remediation command without `as USER`, ask at a terminal who is acting (the policy needs a
+    requester and distinct approvers); from a pipe the command must say it."""
+    words = message.split()
+    if not interactive or not words or words[0].lower() not in REMEDIATION_COMMANDS:
+        return ""
+    if split_identity(words[1:])[1]:
+        return ""
+    role = "approves" if words[0].lower() == "approve" else "rejects" if words[0].lower() == "reject" else "asks"
+    out.print(f"Who {role}? (a user id, as in CNIBOT_APPROVERS): ", end="")
+    return stream.readline().strip()
+
+
 def run_console(app: App, stream: TextIO, out: Console) -> int:
     interactive = stream.isatty()
     scenario = app.uses_simulated_cluster()
@@ -76,7 +89,7 @@ def run_console(app: App, stream: TextIO, out: Console) -> int:
         out.print(f"cnibot console: {len(app.runbooks)} runbooks loaded. {HELP}")
     conversation = app.conversation
     for message in read_messages(stream, interactive=interactive):
-        reply = conversation.reply(message)
+        reply = conversation.reply(message, user=_who(message, stream, out, interactive=interactive))
         if isinstance(reply, QuitReply):
             break
         out.print(terminal.render_reply(reply))

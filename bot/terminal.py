@@ -20,6 +20,7 @@ from bot.services.conversation import (
     HelpReply,
     ProbeListReply,
     ProbeReply,
+    ProposalReply,
     QuitReply,
     Reply,
     RunbookListReply,
@@ -253,6 +254,13 @@ def render_reply(reply: Reply) -> RenderableType:
         return render_probe_list(reply.probes)
     if isinstance(reply, HelpReply):
         return Text(reply.text)
+    if isinstance(reply, ProposalReply):
+        from bot.services.remediation_text import proposal_text
+
+        text = Text(proposal_text(reply.view))
+        if reply.refused:
+            return Group(Text(f"refused: {reply.refused}", style="yellow"), text)
+        return text
     if isinstance(reply, ErrorReply):
         return Text(f"error: {reply.message}", style="red")
     if isinstance(reply, QuitReply):

@@ -24,6 +24,8 @@ from bot.knowledge.redact import redact
 from bot.services.answers import Answer, Answering
 from bot.services.conversation import is_command
 from bot.services.probing import Probing
+from bot.services.remediation import ProposalView, Remediation
+from bot.services.remediation_text import plan_text
 from bot.slack import blocks
 from bot.store.db import Store, StoreError
 
@@ -56,8 +58,12 @@ class SlackBot:
         store: Store,
         cluster: Callable[[str], str],
         client: WebClient | None = None,
+        remediation: Callable[[str], Remediation] | None = None,
+        actions_of: dict[str, list[str]] | None = None,
     ) -> None:
         self.settings = settings
+        self.remediation = remediation
+        self.actions_of = actions_of or {}
         self.answering = answering
         self.probing = probing
         self.store = store
@@ -76,6 +82,9 @@ class SlackBot:
         self.app.action(blocks.NOT_THIS_ONE)(self.on_not_this_one)
         self.app.action(blocks.PICK_RUNBOOK)(self.on_pick_runbook)
         self.app.shortcut(FIND_RUNBOOK)(self.on_find_runbook)
+        self.app.action(blocks.PROPOSE)(self.on_propose)
+        self.app.action(blocks.APPROVE)(self.on_approve)
+        self.app.action(blocks.REJECT)(self.on_reject)
 
     # -- pastes ------------------------------------------------------------------------------------
 
@@ -96,6 +105,11 @@ class SlackBot:
         if words[:1] == ["probe"] and is_command(text):
             reply, fallback = self._probe_reply(words, user=str(event.get("user") or ""), event=event)
             self._post(client, event, reply, fallback)
+            return
+        if words[:1] == ["fix"]:
+            channel = str(event.get("channel") or "")
+            thread = str(event.get("thread_ts") or event.get("ts") or "")
+            self._propose(client, words[1:], user=str(event.get("user") or ""), channel=channel, thread=thread)
             return
         self._answer(event, body, client, always=True)
 
@@ -177,6 +191,18 @@ class SlackBot:
         ack()  # within Slack's 3 seconds; the work below runs after the acknowledgement
         text = str(command.get("text") or "").strip()
         words = text.split()
+        if words[:1] == ["fix"]:
+            respond(text="Planning and dry-running… (the proposal follows in the channel)", response_type="ephemeral")
+            error = self._propose(
+                self.app.client,
+                words[1:],
+                user=str(command.get("user_id") or ""),
+                channel=str(command.get("channel_id") or ""),
+                thread="",
+            )
+            if error:
+                respond(text=error, response_type="ephemeral")
+            return
         if words[:1] == ["probe"]:
             respond(text="Running read-only probes… (results follow here)", response_type="ephemeral")
             channel = str(command.get("channel_id") or "")
@@ -205,6 +231,8 @@ class SlackBot:
             return [blocks.section(f":x: {exc}")], str(exc), None
         self._record_probes(user, channel, thread, report)
         reply, fallback = blocks.probe_blocks(report)
+        if self.remediation is not None:
+            reply = (reply + blocks.propose_buttons(report, self.actions_of))[:50]
         return reply, fallback, report
 
     def _probe_reply(self, words: list[str], *, user: str, event: dict[str, Any]) -> tuple[list[blocks.Block], str]:
@@ -311,6 +339,92 @@ class SlackBot:
         except StoreError as exc:
             log.error("probe run not recorded: %s", exc)
 
+    # -- remediation -------------------------------------------------------------------------------
+
+    def _remediation(self, channel: str) -> Remediation:
+        if self.remediation is None:
+            raise UsageError("Remediation is off: no approvers are configured (CNIBOT_APPROVERS).")
+        return self.remediation(channel)
+
+    def _propose(self, client: WebClient, words: list[str], *, user: str, channel: str, thread: str) -> str:
+        """Plan, dry-run and propose; post the proposal with its buttons. Returns an error line, or ""."""
+        from bot.services.plans import parse_parameters
+
+        try:
+            if not words:
+                raise UsageError("usage: fix ACTION [key=value ...]; `cnibot remediation list` shows the actions")
+            view = self._remediation(channel).propose(
+                words[0], parse_parameters(words[1:]), requester=user, channel=channel, thread_ts=thread
+            )
+        except CnibotError as exc:
+            message = f":x: Not proposed: {exc}"
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread or None, text=message)
+            return str(exc)
+        reply, fallback = blocks.proposal_blocks(view)
+        posted = client.chat_postMessage(channel=channel, thread_ts=thread or None, blocks=reply, text=fallback)
+        try:
+            self._remediation(channel).set_message(view.proposal.id, channel=channel, message_ts=str(posted["ts"]))
+        except CnibotError as exc:
+            log.error("proposal message not recorded: %s", exc)
+        if len(view.plan.steps) > 5:
+            try:
+                client.files_upload_v2(
+                    channel=channel,
+                    thread_ts=thread or str(posted["ts"]),
+                    content=plan_text(view.plan, requests=len(view.plan.steps)),
+                    filename=f"cnibot-plan-{view.proposal.id}.txt",
+                    title=f"The whole plan of {view.proposal.id}",
+                )
+            except Exception as exc:  # the message shows the plan's head and its hash; the file is extra
+                log.warning("could not attach the whole plan: %s", exc)
+        return ""
+
+    def on_propose(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        action = str(body["actions"][0].get("value") or "")
+        channel, thread = _where(body)
+        user = str((body.get("user") or {}).get("id") or "")
+        self._propose(client, [action], user=user, channel=channel, thread=thread)
+
+    def _update(self, client: WebClient, body: dict[str, Any], view: ProposalView) -> None:
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or view.channel)
+        ts = str(container.get("message_ts") or view.message_ts)
+        reply, fallback = blocks.proposal_blocks(view)
+        try:
+            client.chat_update(channel=channel, ts=ts, blocks=reply, text=fallback)
+        except Exception as exc:  # the store has every step; a failed update must not hide the outcome
+            log.error("could not update the proposal message: %s", exc)
+            client.chat_postMessage(channel=channel, thread_ts=ts, blocks=reply, text=fallback)
+
+    def _decide(self, ack: Ack, body: dict[str, Any], client: WebClient, *, approving: bool) -> None:
+        ack()
+        proposal_id = str(body["actions"][0].get("value") or "")
+        channel, thread = _where(body)
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            remediation = self._remediation(channel)
+            if approving:
+                outcome, view = remediation.approve(
+                    proposal_id, user=user, on_running=lambda running: self._update(client, body, running)
+                )
+            else:
+                outcome, view = remediation.reject(proposal_id, user=user)
+        except CnibotError as exc:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread or None, text=f":x: {exc}")
+            return
+        if not outcome.changed:
+            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread or None, text=outcome.message)
+            if outcome.proposal.state in ("proposed", "approved", "executing"):
+                return  # nothing changed: the message stays as it is
+        self._update(client, body, view)
+
+    def on_approve(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        self._decide(ack, body, client, approving=True)
+
+    def on_reject(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        self._decide(ack, body, client, approving=False)
+
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
     """The channel and thread a button was clicked in."""
@@ -345,6 +459,8 @@ def start_bot(
     store: Store,
     cluster: Callable[[str], str],
     client: WebClient | None = None,
+    remediation: Callable[[str], Remediation] | None = None,
+    actions_of: dict[str, list[str]] | None = None,
 ) -> SlackBot:
     """A SlackBot, with Slack's refusal of the token (auth.test at construction) as one sentence."""
     from slack_bolt.error import BoltError
@@ -357,7 +473,14 @@ def start_bot(
             "slack_sdk", "slack_bolt", "slack_bolt.App"
         ):  # the one-line error below says it; their retry logs repeat it
             return SlackBot(
-                settings=settings, answering=answering, probing=probing, store=store, cluster=cluster, client=client
+                settings=settings,
+                answering=answering,
+                probing=probing,
+                store=store,
+                cluster=cluster,
+                client=client,
+                remediation=remediation,
+                actions_of=actions_of,
             )
     except (BoltError, SlackClientError) as exc:
         raise SettingsError(f"Slack refused SLACK_BOT_TOKEN (auth.test at {settings.api_url}): {exc}") from exc

@@ -7,6 +7,7 @@ from typing import Any
 from bot.domain.probe import ProbeReport
 from bot.domain.runbook import Runbook
 from bot.services.answers import Answer
+from bot.services.remediation import ProposalView
 
 Block = dict[str, Any]
 RUN_PROBES = "cnibot_run_probes"
@@ -162,3 +163,78 @@ def probe_text(report: ProbeReport) -> str:
             if finding.command:
                 lines.append(f"      $ {finding.command}")
     return "\n".join(lines) + "\n"
+
+
+APPROVE = "cnibot_approve"
+REJECT = "cnibot_reject"
+PROPOSE = "cnibot_propose"
+STATE_EMOJI = {
+    "proposed": ":hourglass_flowing_sand:",
+    "approved": ":white_check_mark:",
+    "executing": ":gear:",
+    "done": ":white_check_mark:",
+    "failed": ":x:",
+    "rejected": ":no_entry_sign:",
+    "expired": ":alarm_clock:",
+}
+
+
+def proposal_blocks(view: ProposalView) -> tuple[list[Block], str]:
+    """A proposal's message, updated in place at each step: the change, the requests with their dry run
+    and diff, the risks, who asked and approved, the expiry; buttons while it is open."""
+    p, plan = view.proposal, view.plan
+    state = f"{STATE_EMOJI.get(p.state, '')} *{p.state.upper()}*: {view.message}"
+    requests = []
+    for step in plan.steps[:5]:
+        diff = "\n".join(step.diff.splitlines()[:12])
+        requests.append(f"`{step.request.describe()}` — {step.message}" + (f"\n```{diff}```" if diff else ""))
+    if len(plan.steps) > 5:
+        requests.append(f"… and {len(plan.steps) - 5} more request(s) (attached in full)")
+    risks = "\n".join(f"• [{r.level}] {r.risk} → {r.mitigation}" for r in plan.risks[:4])
+    safety = "\n".join(f"• {s}" for s in plan.safety[:3])
+    approvals = ", ".join(f"<@{u}>" for u in sorted(p.approvals)) or "none yet"
+    out = [
+        section(f"*Remediation `{plan.plan.action}`* — {plan.plan.summary}"),
+        section(state),
+        section("*Requests (dry run: dryRun=All)*\n" + "\n".join(requests)),
+    ]
+    if risks or safety:
+        out.append(section(f"*Risk {plan.plan.risk}* (runbook `{plan.runbook}`)\n{risks}\n{safety}".strip()))
+    out.append(
+        context(
+            f"Proposal `{p.id}` · cluster {plan.plan.cluster} · requested by <@{p.requester}> · "
+            f"approvals {len(p.approvals)}/{view.needed}: {approvals} · expires <!date^{int(p.expires_at)}^{{time}}|"
+            f"{int(p.expires_at)}> · plan sha256 `{plan.plan.digest[:16]}`"
+        )
+    )
+    if view.execution is not None:
+        lines = [f"{'✓' if s.ok else '✗'} `{s.request.describe()}` {s.message}" for s in view.execution.steps[:8]]
+        out.append(section("*Execution*\n" + ("\n".join(lines) or view.execution.message)))
+    if view.verification is not None:
+        checks = ", ".join(f"{STATUS_EMOJI.get(r.status, '')} {r.probe} {r.status}" for r in view.verification.results)
+        out.append(section(f"*Verification* {checks}"))
+    if p.state == "proposed":
+        out.append(
+            {
+                "type": "actions",
+                "elements": [_button("Approve", APPROVE, p.id, primary=True), _button("Reject", REJECT, p.id)],
+            }
+        )
+    return out, f"Remediation {plan.plan.action} ({p.id}): {p.state}"
+
+
+def propose_buttons(report: ProbeReport, actions_of: dict[str, list[str]]) -> list[Block]:
+    """Under a probe run: a [Fix: ACTION] button for each parameterless action of a runbook that a
+    critical or warning finding names (at most five)."""
+    wanted: list[str] = []
+    for result in report.results:
+        for finding in result.findings:
+            if finding.severity in ("critical", "warning") and finding.runbook:
+                wanted += [a for a in actions_of.get(finding.runbook, []) if a not in wanted]
+    if not wanted:
+        return []
+    buttons = [_button(f"Fix: {action}", PROPOSE, action) for action in wanted[:5]]
+    return [
+        context("Propose a fix (it is planned, dry-run and shown for approval first):"),
+        {"type": "actions", "elements": buttons},
+    ]
