@@ -82,11 +82,14 @@ class Api:
         unauthorized: bool = False,
         user: str = USER,
         writer_token: str = "",
+        writer_user: str = "",
     ) -> None:
         self.scenario = scenario
         self.token = token
         # separate credentials, as RBAC gives the bot: with a writer token set, the reader token may only read
         self.writer_token = writer_token
+        # in-cluster: the bot's (reader) account may impersonate this user, who may write
+        self.writer_user = writer_user
         self.allow_writes = allow_writes
         self.forbidden = forbidden
         self.unauthorized = unauthorized
@@ -108,9 +111,7 @@ class Api:
 
     def _handle(self, req: Request) -> Response:
         sent = req.headers.get("authorization", "")
-        as_writer = bool(self.writer_token) and hmac.compare_digest(
-            sent.encode(), f"Bearer {self.writer_token}".encode()
-        )
+        as_writer = self.is_writer(req)
         if self.unauthorized or not (as_writer or hmac.compare_digest(sent.encode(), f"Bearer {self.token}".encode())):
             raise errors.unauthorized()
         parts = [p for p in req.path.split("/") if p]
@@ -121,7 +122,7 @@ class Api:
             return self._non_resource(parts)
         verb = self._verb(req, target)
         self._authorize(verb, target)
-        if self.writer_token and req.method not in ("GET", "HEAD") and not as_writer:
+        if (self.writer_token or self.writer_user) and req.method not in ("GET", "HEAD") and not as_writer:
             raise errors.forbidden(
                 self.user, verb, target.group, target.plural, target.name, target.namespace, target.sub
             )
@@ -137,6 +138,18 @@ class Api:
                 raise errors.no_resource()
             return Response(200, encode(self._get(rtype, target.namespace, target.name)))
         return self._write(req, rtype, target)
+
+    def is_writer(self, req: Request) -> bool:
+        """Sent with the writer token, or with the reader token impersonating the writer user."""
+        sent = req.headers.get("authorization", "").encode()
+        if self.writer_token and hmac.compare_digest(sent, f"Bearer {self.writer_token}".encode()):
+            return True
+        impersonating = req.headers.get("impersonate-user", "")
+        return (
+            bool(self.writer_user)
+            and impersonating == self.writer_user
+            and hmac.compare_digest(sent, f"Bearer {self.token}".encode())
+        )
 
     def _parse(self, parts: list[str]) -> Target | None:
         """The resource a path names, or None for a non-resource path (/version, discovery)."""

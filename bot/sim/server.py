@@ -91,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         response = sim.api.handle(request)
-        as_writer = bool(sim.writer_token) and request.headers.get("authorization") == f"Bearer {sim.writer_token}"
+        as_writer = sim.api.is_writer(request)
         # recorded before answering, so a caller that has its answer always finds the record
         sim.record(
             RequestRecord(
@@ -142,6 +142,7 @@ class SimCluster:
         unauthorized: bool = False,
         log_path: Path | None = None,
         writer_token: str = "",
+        writer_user: str = "",
     ) -> None:
         self.scenario = scenario
         self.writer_token = writer_token
@@ -159,6 +160,7 @@ class SimCluster:
             forbidden=frozenset(forbidden),
             unauthorized=unauthorized,
             writer_token=writer_token,
+            writer_user=writer_user,
         )
         self._records_lock = threading.Lock()
         self._server: _Server | None = None

@@ -381,10 +381,10 @@ class SlackBot:
 
     def on_propose(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        action = str(body["actions"][0].get("value") or "")
+        words = str(body["actions"][0].get("value") or "").split()  # ACTION [key=value ...]
         channel, thread = _where(body)
         user = str((body.get("user") or {}).get("id") or "")
-        self._propose(client, [action], user=user, channel=channel, thread=thread)
+        self._propose(client, words, user=user, channel=channel, thread=thread)
 
     def _update(self, client: WebClient, body: dict[str, Any], view: ProposalView) -> None:
         container = body.get("container") or {}
@@ -414,9 +414,9 @@ class SlackBot:
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread or None, text=f":x: {exc}")
             return
         if not outcome.changed:
+            # a refusal, a retry or a late click: only the clicker hears why; the message keeps what it shows
             client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread or None, text=outcome.message)
-            if outcome.proposal.state in ("proposed", "approved", "executing"):
-                return  # nothing changed: the message stays as it is
+            return
         self._update(client, body, view)
 
     def on_approve(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.domain.probe import ProbeReport
@@ -186,8 +187,12 @@ def proposal_blocks(view: ProposalView) -> tuple[list[Block], str]:
     state = f"{STATE_EMOJI.get(p.state, '')} *{p.state.upper()}*: {view.message}"
     requests = []
     for step in plan.steps[:5]:
+        body = json.dumps(step.request.body, sort_keys=True)
+        body = body if len(body) <= 300 else body[:299] + "…"
         diff = "\n".join(step.diff.splitlines()[:12])
-        requests.append(f"`{step.request.describe()}` — {step.message}" + (f"\n```{diff}```" if diff else ""))
+        requests.append(
+            f"`{step.request.describe()}` — dry run {step.message}\nbody `{body}`" + (f"\n```{diff}```" if diff else "")
+        )
     if len(plan.steps) > 5:
         requests.append(f"… and {len(plan.steps) - 5} more request(s) (attached in full)")
     risks = "\n".join(f"• [{r.level}] {r.risk} → {r.mitigation}" for r in plan.risks[:4])
@@ -213,6 +218,9 @@ def proposal_blocks(view: ProposalView) -> tuple[list[Block], str]:
     if view.verification is not None:
         checks = ", ".join(f"{STATUS_EMOJI.get(r.status, '')} {r.probe} {r.status}" for r in view.verification.results)
         out.append(section(f"*Verification* {checks}"))
+    if view.execution is not None and view.execution.stale:
+        again = " ".join([plan.plan.action, *(f"{k}={v}" for k, v in plan.plan.parameters)])
+        out.append({"type": "actions", "elements": [_button("Plan again", PROPOSE, again, primary=True)]})
     if p.state == "proposed":
         out.append(
             {

@@ -349,7 +349,11 @@ class Store:
                     outcome = step(before)
                     if outcome.proposal != before:
                         self.db.table("proposals").update(proposal_id, _state_columns(outcome.proposal))
-                    self._event(proposal_id, kind if outcome.changed else f"{kind} refused", user, outcome.message)
+                    if outcome.proposal.state == "expired" and before.state != "expired":
+                        kind = "expired"  # what happened is the expiry, whatever the click asked for
+                    elif not outcome.changed:
+                        kind = f"{kind} refused"
+                    self._event(proposal_id, kind, user, outcome.message)
                     conn.commit()
                 except BaseException:
                     conn.rollback()

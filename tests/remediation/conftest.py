@@ -33,8 +33,8 @@ class Rig:
 def rig(tmp_path: Path, knowledge_settings) -> Iterator[Callable[..., Rig]]:
     started: list[Rig] = []
 
-    def start(scenario: str = "ipam-exhausted", **remediation: object) -> Rig:
-        sim = SimCluster(build_scenario(scenario), writer_token="remediator-token").start()
+    def start(scenario: str = "ipam-exhausted", *, writer_user: str = "", **remediation: object) -> Rig:
+        sim = SimCluster(build_scenario(scenario), writer_token="remediator-token", writer_user=writer_user).start()
         kubeconfig = sim.write_kubeconfig(tmp_path / f"kubeconfig-{len(started)}")
         options = {"approvers": APPROVERS, "context": REMEDIATOR_CONTEXT, **remediation}
         settings = Settings(

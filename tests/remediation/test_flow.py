@@ -113,6 +113,7 @@ def test_an_expired_proposal_runs_nothing(rig) -> None:
     assert not [w for w in r.writes() if not w.dry_run]
     stored = r.app.store.proposal(pid)
     assert stored is not None and stored.proposal.state == "expired"
+    assert [e["kind"] for e in r.app.store.remediation_events(pid)] == ["proposed", "expired"]
 
 
 def test_a_changed_object_between_plan_and_execution_is_refused(rig) -> None:
@@ -257,3 +258,41 @@ def test_proposals_survive_a_restart_and_the_audit_has_every_step(rig) -> None:
     with sqlite3.connect(r.app.settings.store.path) as db:
         (digest,) = db.execute("select digest from proposals where id = ?", [pid]).fetchone()
     assert digest == view.plan.plan.digest
+
+
+def test_in_the_cluster_the_bot_writes_by_impersonating_the_remediator(rig) -> None:
+    """CNIBOT_REMEDIATION_IMPERSONATE: the bot's own (read-only) credentials plus Impersonate-User."""
+    remediator = "system:serviceaccount:cnibot:cnibot-remediator"
+    r = rig(writer_user=remediator, context="", impersonate=remediator)
+    pid = r.app.remediation.propose("restart-cni", {}, requester="alice").proposal.id
+    _outcome, view = r.app.remediation.approve(pid, user="bob")
+    assert view.proposal.state == "done", view.message
+    assert restarted_at(r) is not None
+    assert all(w.writer for w in r.writes())
+    assert_safe_request_log(r)
+
+
+def test_approvers_and_groups_come_from_the_settings_file(tmp_path) -> None:
+    from bot.config import Settings, read_settings_file
+    from bot.domain.errors import SettingsError
+
+    path = tmp_path / "cnibot.yaml"
+    path.write_text(
+        "CNIBOT_APPROVERS: [U1, U2]\nCNIBOT_APPROVER_GROUPS:\n  netops: [U7, U8]\n  sre: [U9]\n"
+        "CNIBOT_PROPOSAL_TTL: 600\n",
+        encoding="utf-8",
+    )
+    settings = Settings.from_env(read_settings_file(path)).remediation
+    assert settings.all_approvers == {"U1", "U2", "U7", "U8", "U9"} and settings.ttl_seconds == 600
+    assert not settings.allow_self_approval
+    with pytest.raises(SettingsError, match="CNIBOT_PROPOSAL_TTL"):
+        Settings.from_env({"CNIBOT_PROPOSAL_TTL": "soon"})
+    with pytest.raises(SettingsError, match="GROUP=U1 U2"):
+        Settings.from_env({"CNIBOT_APPROVER_GROUPS": "netops"})
+
+
+def test_self_approval_when_the_setting_allows_it(rig) -> None:
+    r = rig(allow_self_approval=True)
+    pid = r.app.remediation.propose("restart-cni", {}, requester="alice").proposal.id
+    outcome, view = r.app.remediation.approve(pid, user="alice")
+    assert outcome.changed and view.proposal.state == "done"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,48 @@ def test_probe_results_offer_fix_buttons_that_propose(bot) -> None:
     proposal = calls.wait_for("chat.postMessage", 3, seconds=60)[2]
     assert "release-leaked-ips" in json.dumps(blocks_of(proposal)) and "Risk high" in json.dumps(blocks_of(proposal))
     assert calls.wait_for("upload")  # 784 requests: the whole plan goes along as a file
+
+
+def test_a_stale_plan_is_refused_with_a_plan_again_button_and_a_slack_retry_runs_nothing(bot) -> None:
+    url, calls, _app, sim = bot
+    pid, ts, _ = propose(url, calls, "fix restart-cni")
+    from tests.remediation.test_flow import DS
+
+    request = urllib.request.Request(
+        sim.url + DS,
+        data=b'{"metadata": {"labels": {"touched": "yes"}}}',
+        method="PATCH",
+        headers={"Authorization": "Bearer remediator-token", "Content-Type": "application/merge-patch+json"},
+    )
+    urllib.request.urlopen(request, timeout=5).close()
+    post(url, click("cnibot_approve", pid, "U2", ts), FORM)
+    post(url, click("cnibot_approve", pid, "U2", ts), FORM, retry=1)  # Slack redelivers the click
+    updates = calls.wait_for("chat.update", 2, seconds=60)
+    assert calls.wait_for("chat.postEphemeral")  # the retry is told, the message is not touched
+    time.sleep(0.5)
+    assert len(calls.of("chat.update")) == 2
+    final = blocks_of(updates[-1])
+    assert "FAILED" in json.dumps(final) and "fresh plan" in json.dumps(final)
+    again = [e for b in final if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "cnibot_propose"]
+    assert again and again[0]["value"] == "restart-cni"
+    assert not real_writes(sim)[1:]  # only the racing label change above
+    post(url, click("cnibot_propose", again[0]["value"], "U1", ts), FORM)
+    posted = calls.wait_for("chat.postMessage", 2, seconds=60)
+    assert "cnibot_approve" in json.dumps(blocks_of(posted[-1]))
+
+
+def test_a_mention_can_propose_in_the_thread(bot) -> None:
+    url, calls, _app, _sim = bot
+    event = {
+        "type": "app_mention",
+        "channel": "C1",
+        "user": "U1",
+        "text": "<@UCNIBOT> fix delete-stuck-pods node=node-1",
+        "ts": "1700000005.000100",
+    }
+    body = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "EvM1", "event": event}
+    post(url, json.dumps(body).encode(), "application/json")
+    posted = calls.wait_for("chat.postMessage", seconds=60)[0]
+    assert posted["thread_ts"] == "1700000005.000100"
+    text = json.dumps(blocks_of(posted))
+    assert "delete-stuck-pods" in text and text.count("DELETE /api/v1/namespaces/shop/pods/") == 5
