@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.domain.runbook import Runbook, Signature
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b")  # a stray or cut-off ESC too
 SPACES = re.compile(r"\s+")
 
 

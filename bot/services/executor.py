@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config import ClusterSettings
-from bot.domain.errors import ClusterError
+from bot.domain.errors import ClusterError, ConflictError, ForbiddenError, InvalidError, NotFoundError
 from bot.remediation.diff import object_diff
 from bot.remediation.plan import ApiRequest, Plan
 
 log = logging.getLogger(__name__)
+# answers about one request (the others may still pass); anything else stops the dry run
+REFUSALS = (ConflictError, ForbiddenError, InvalidError, NotFoundError)
 
 
 class Writer(Protocol):
@@ -71,13 +73,18 @@ class Executor:
     def dry_run(self, plan: Plan) -> tuple[StepResult, ...]:
         """Every request sent with dryRun=All, and the object before and after it, as a diff."""
         writer = self._w()
-        steps = []
-        for request in plan.requests:
+        steps: list[StepResult] = []
+        for n, request in enumerate(plan.requests):
             try:
                 before = writer.get_optional(request.object_path) if request.method != "POST" else None
                 after = _after(request, writer.send(request, dry_run=True))
             except ClusterError as exc:
                 steps.append(StepResult(request, False, f"dry run refused: {exc.message}"))
+                if not isinstance(exc, REFUSALS):
+                    # the apiserver is down, silent or failing: asking again per request only adds waiting
+                    rest = plan.requests[n + 1 :]
+                    steps += [StepResult(r, False, "not tried: the dry run before it failed") for r in rest]
+                    break
                 continue
             steps.append(StepResult(request, True, "accepted", object_diff(request.object_path, before, after)))
         return tuple(steps)

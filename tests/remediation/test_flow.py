@@ -296,3 +296,22 @@ def test_self_approval_when_the_setting_allows_it(rig) -> None:
     pid = r.app.remediation.propose("restart-cni", {}, requester="alice").proposal.id
     outcome, view = r.app.remediation.approve(pid, user="alice")
     assert outcome.changed and view.proposal.state == "done"
+
+
+def test_a_silent_apiserver_fails_the_dry_run_once_not_once_per_request(rig) -> None:
+    import time
+
+    from bot.config import ClusterSettings
+
+    r = rig()
+    remediation = r.app.remediation
+    view = remediation.plan("release-leaked-ips", {})  # 784 requests
+    assert view.dry_run_ok
+    executor = remediation._executor()
+    executor._writer._settings = ClusterSettings(read_timeout=0.5, connect_timeout=0.5)  # type: ignore[union-attr]
+    r.sim.delay_seconds = 2.0
+    started = time.monotonic()
+    steps = executor.dry_run(view.plan)
+    assert time.monotonic() - started < 10
+    assert "timed out" in steps[0].message and all("not tried" in s.message for s in steps[1:])
+    assert len(steps) == len(view.plan.requests)
