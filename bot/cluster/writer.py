@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.cluster.connect import api_client
-from bot.cluster.errors import from_status, transport_error
 from bot.cluster.reader import decode_json
+from bot.cluster.transport import send
 from bot.config import ClusterSettings
 from bot.domain.errors import NotFoundError, SettingsError
 from bot.remediation.plan import ApiRequest
@@ -39,47 +39,18 @@ class ClusterWriter:
         self._impersonate = impersonate
 
     def _call(self, method: str, path: str, *, query: list[tuple[str, str]], body: Any = None) -> bytes:
-        import urllib3
-
-        request = f"{method} {path}" + ("?dryRun=All" if ("dryRun", "All") in query else "")
-        connect_timeout, read_timeout = self._settings.connect_timeout, self._settings.read_timeout
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/merge-patch+json" if method == "PATCH" else "application/json"
-        if self._impersonate:
-            headers["Impersonate-User"] = self._impersonate
-        try:
-            method_, url, header_params, serialized, _ = self._api.param_serialize(
-                method=method,
-                resource_path=path,
-                query_params=query,
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = self._api.call_api(
-                method_,
-                url,
-                header_params=header_params,
-                body=serialized,
-                _request_timeout=(connect_timeout, read_timeout),
-            )
-            response.read()
-            status, data = int(response.status), bytes(response.data or b"")
-            retry_after = (response.getheaders() or {}).get("Retry-After") if status == 429 else None
-        except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise transport_error(
-                exc, request=request, server=self.server, connect_timeout=connect_timeout, read_timeout=read_timeout
-            ) from exc
-        except Exception as exc:  # the client raises ApiException(status=0) for TLS and other local faults
-            raise transport_error(
-                exc, request=request, server=self.server, connect_timeout=connect_timeout, read_timeout=read_timeout
-            ) from exc
-        if status >= 400:
-            raise from_status(
-                status, data, request=request, server=self.server, retry_after=retry_after, role=REMEDIATOR_ROLE
-            )
-        return data
+        return send(
+            self._api,
+            method,
+            path,
+            settings=self._settings,
+            server=self.server,
+            role=REMEDIATOR_ROLE,
+            query=query,
+            body=body,
+            headers={"Impersonate-User": self._impersonate} if self._impersonate else None,
+            content_type="application/merge-patch+json" if method == "PATCH" else "application/json",
+        )
 
     def get_optional(self, path: str) -> dict[str, Any] | None:
         """The object at `path` as the writer's identity sees it, or None when it does not exist."""

@@ -82,12 +82,15 @@ class IpamReport:
     leaked: list[dict[str, str]]
     notes: list[str] = field(default_factory=list)
     leaked_total: int = 0
+    blocks: list[dict[str, Any]] = field(default_factory=list)  # per block: cidr, node, capacity, allocated
 
     def to_json(self, *, leaked_limit: int = 1000) -> dict[str, Any]:
+        fullest = sorted(self.blocks, key=lambda b: (-b["allocated"] / max(1, b["capacity"]), b["cidr"]))
         return {
             "backend": self.backend,
             "pools": [p.to_json() for p in self.pools],
             "nodes": [n.to_json() for n in sorted(self.nodes, key=lambda n: n.node)],
+            "fullest_blocks": fullest[:20],
             "leaked": self.leaked[:leaked_limit],
             "leaked_total": self.leaked_total,
             "notes": self.notes,
@@ -143,6 +146,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
     leaked: list[dict[str, str]] = []
     leaked_total = 0
     orphans = 0
+    per_block: list[dict[str, Any]] = []
     for block in blocks:
         spec = block.get("spec") or {}
         net = parse_network(spec.get("cidr"))
@@ -196,6 +200,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
             owner.allocated += allocated
             owner.tunnel += tunnel
             owner.blocks += 1
+        per_block.append({"cidr": str(net), "node": node_name, "capacity": net.num_addresses, "allocated": allocated})
         node = nodes.setdefault(node_name or "(no affinity)", NodeUsage(node_name or "(no affinity)"))
         node.blocks += 1
         node.capacity += net.num_addresses
@@ -203,7 +208,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
         node.tunnel += tunnel
         node.cidrs.append(str(net))
     notes = [f"{orphans} IPAM block(s) lie outside every IP pool (a deleted pool?)"] if orphans else []
-    return IpamReport("calico", [u for _, u in usages], list(nodes.values()), leaked, notes, leaked_total)
+    return IpamReport("calico", [u for _, u in usages], list(nodes.values()), leaked, notes, leaked_total, per_block)
 
 
 def host_local_usage(

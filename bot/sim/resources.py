@@ -77,6 +77,7 @@ APPS = "apps"
 CALICO = "crd.projectcalico.org"
 OPERATOR = "operator.tigera.io"
 CILIUM = "cilium.io"
+COORDINATION = "coordination.k8s.io"
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
@@ -96,6 +97,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "services", "Service", True, ("svc",)),
     ResourceType("apps", "v1", "daemonsets", "DaemonSet", True, ("ds",), subresources=("status",)),
     ResourceType("apps", "v1", "deployments", "Deployment", True, ("deploy",), subresources=("status",)),
+    ResourceType(COORDINATION, "v1", "leases", "Lease", True),
     ResourceType(CALICO, "v1", "ippools", "IPPool", False),
     ResourceType(CALICO, "v1", "ipamblocks", "IPAMBlock", False),
     ResourceType(CALICO, "v1", "blockaffinities", "BlockAffinity", False),
@@ -111,7 +113,7 @@ RESOURCES: tuple[ResourceType, ...] = (
 BY_KEY: dict[str, ResourceType] = {r.key: r for r in RESOURCES}
 BY_PATH: dict[tuple[str, str, str], ResourceType] = {(r.group, r.version, r.plural): r for r in RESOURCES}
 # Groups every cluster serves; CRD groups are served only when a scenario installs them.
-BUILT_IN_GROUPS = ("", "apps")
+BUILT_IN_GROUPS = ("", "apps", COORDINATION)
 
 
 def resource(key: str) -> ResourceType:

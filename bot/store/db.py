@@ -95,11 +95,21 @@ def _v3_proposals(db: sqlite_utils.Database) -> None:
     db.table("remediation_events").create_index(["proposal_id", "id"])
 
 
+def _v4_reports(db: sqlite_utils.Database) -> None:
+    db.table("ipam_snapshots").create({"id": int, "at": float, "cluster": str, "data": str}, pk="id")
+    db.table("ipam_snapshots").create_index(["cluster", "at"])
+    # one row per scheduled report (cluster, kind, fire time): a restart or a second replica finds it
+    db.table("report_runs").create({"key": str, "at": float, "cluster": str, "kind": str, "status": str}, pk="key")
+    db.table("ipam_alerts").create({"id": int, "at": float, "cluster": str, "pool": str, "level": str}, pk="id")
+    db.table("ipam_alerts").create_index(["cluster", "pool", "id"])
+
+
 # (version, what it does, function): applied in order, each in its own transaction, recorded in `migrations`
 MIGRATIONS: list[tuple[int, str, Callable[[sqlite_utils.Database], None]]] = [
     (1, "answers, probe runs and feedback", _v1_answers_probes_feedback),
     (2, "a fingerprint per answered paste, to spot the same error pasted again", _v2_answer_fingerprints),
     (3, "remediation proposals (plan, hash, approvals, state) and every step taken on them", _v3_proposals),
+    (4, "IPAM snapshots, scheduled report runs and pool alert levels", _v4_reports),
 ]
 
 
@@ -385,6 +395,70 @@ class Store:
 
     def remediation_events(self, proposal_id: str) -> list[dict[str, Any]]:
         return list(self.db.table("remediation_events").rows_where("proposal_id = ?", [proposal_id], order_by="id"))
+
+    # -- IPAM reports ----------------------------------------------------------------------------------
+
+    def _guarded(self, work: Callable[[], Any]) -> Any:
+        with self._transaction:
+            try:
+                with self.db.conn:
+                    return work()
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                raise StoreError(_explain(exc, self.path)) from exc
+
+    def record_snapshot(self, *, cluster: str, at: float, data: dict[str, Any], keep_seconds: float) -> None:
+        """Store a snapshot and drop this cluster's snapshots older than the retention."""
+
+        def work() -> None:
+            self.db.table("ipam_snapshots").insert({"at": at, "cluster": cluster, "data": json.dumps(data)})
+            self.db.execute("delete from ipam_snapshots where cluster = ? and at < ?", [cluster, at - keep_seconds])
+
+        self._guarded(work)
+
+    def snapshots(self, *, cluster: str, before: float) -> list[dict[str, Any]]:
+        """This cluster's snapshots taken before `before`, oldest first."""
+        rows = self.db.table("ipam_snapshots").rows_where("cluster = ? and at < ?", [cluster, before], order_by="at")
+        return [json.loads(r["data"]) for r in rows]
+
+    def claim_run(self, key: str, *, cluster: str, kind: str) -> bool:
+        """True for the first caller to claim this scheduled run; False if it ran (or runs) already."""
+        try:
+            self._guarded(
+                lambda: self.db.table("report_runs").insert(
+                    {"key": key, "at": time.time(), "cluster": cluster, "kind": kind, "status": "claimed"}
+                )
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def finish_run(self, key: str, *, ok: bool) -> None:
+        """A failed run gives its claim back, so the next attempt (or replica) can still post it."""
+        if ok:
+            self._guarded(lambda: self.db.table("report_runs").update(key, {"status": "posted"}))
+        else:
+            self._guarded(lambda: self.db.execute("delete from report_runs where key = ?", [key]))
+
+    def change_alert_level(self, *, cluster: str, pool: str, level: str) -> str | None:
+        """Record `level` for the pool if it differs from the last recorded one (no row: "ok"); returns
+        the previous level when it changed, None when it did not. One transaction: never twice."""
+
+        def work() -> str | None:
+            rows = list(
+                self.db.table("ipam_alerts").rows_where(
+                    "cluster = ? and pool = ?", [cluster, pool], order_by="id desc", limit=1
+                )
+            )
+            previous = rows[0]["level"] if rows else "ok"
+            if previous == level:
+                return None
+            self.db.table("ipam_alerts").insert({"at": time.time(), "cluster": cluster, "pool": pool, "level": level})
+            return str(previous)
+
+        result: str | None = self._guarded(work)
+        return result
 
     def audit(self, *, since: float = 0.0) -> Iterator[AuditRow]:
         """Everything recorded since `since` (epoch seconds), oldest first."""

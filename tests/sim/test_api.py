@@ -43,10 +43,11 @@ def test_crd_groups_are_discoverable_only_where_installed(clusters: dict[str, Ku
     def groups(name: str) -> set[str]:
         return {g.name for g in client.ApisApi(clusters[name].api).get_api_versions().groups}
 
-    assert groups("healthy") == {"apps", "crd.projectcalico.org"}
-    assert groups("mtu-mismatch") == {"apps", "crd.projectcalico.org", "operator.tigera.io"}
-    assert groups("cilium-healthy") == {"apps", "cilium.io"}
-    assert groups("flannel-subnet-missing") == {"apps"}
+    built_in = {"apps", "coordination.k8s.io"}  # Leases, for leader election
+    assert groups("healthy") == built_in | {"crd.projectcalico.org"}
+    assert groups("mtu-mismatch") == built_in | {"crd.projectcalico.org", "operator.tigera.io"}
+    assert groups("cilium-healthy") == built_in | {"cilium.io"}
+    assert groups("flannel-subnet-missing") == built_in
     kinds = clusters["healthy"].json("/apis/crd.projectcalico.org/v1")
     assert {"ippools", "ipamblocks", "blockaffinities", "ipamhandles", "felixconfigurations"} <= {
         r["name"] for r in kinds["resources"]

@@ -107,8 +107,10 @@ def test_fix_posts_the_exact_plan_with_dry_run_and_buttons(bot) -> None:
     assert "accepted" in text and "restartedAt" in text  # the dry run and the diff
     assert "requested by <@U1>" in text and "expires" in text and "Risk medium" in text
     assert not real_writes(sim) and any(r.dry_run for r in sim.requests)
-    stored = app.store.proposal(pid)
-    assert stored is not None and stored.message_ts  # the message to update in place
+    deadline = time.monotonic() + 10
+    while not (stored := app.store.proposal(pid)) or not stored.message_ts:  # recorded once Slack answered
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def test_requester_and_non_approver_get_an_ephemeral_refusal_and_nothing_changes(bot) -> None:
