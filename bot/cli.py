@@ -37,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("parameters", nargs="*", metavar="KEY=VALUE", help="the action's parameters, e.g. node=worker-1")
     plan.add_argument("--json", action="store_true", help="print one JSON document")
     _cluster_options(plan)
+    report = sub.add_parser("report", help="IPAM usage reports: run one now, or show the schedule")
+    report_sub = report.add_subparsers(dest="report_command", metavar="ACTION", parser_class=_Parser)
+    ipam = report_sub.add_parser("ipam", help="the IPAM usage report once: text, --json, --png FILE, --post")
+    ipam.add_argument("--json", action="store_true", help="print one JSON document")
+    ipam.add_argument("--png", metavar="FILE", help="write the chart (PNG) to FILE")
+    ipam.add_argument("--post", action="store_true", help="post it to CNIBOT_REPORT_CHANNEL (needs SLACK_BOT_TOKEN)")
+    ipam.add_argument("--no-record", action="store_true", help="do not keep this snapshot in the history")
+    ipam.add_argument("--cluster", metavar="NAME", help="one of the clusters reports cover (default: the default)")
+    _cluster_options(ipam)
+    schedule = report_sub.add_parser("schedule", help="when the scheduled report runs next (CNIBOT_REPORT_SCHEDULE)")
+    schedule.add_argument("--count", type=int, default=5, help="how many fire times (default 5)")
     feedback = sub.add_parser("feedback", help="pastes users labelled in Slack ([Not this one])")
     fb_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", parser_class=_Parser)
     export = fb_sub.add_parser("export", help="as JSON Lines in the eval format (text, expect, also, source)")
@@ -183,6 +194,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return commands.remediation(args)
     if args.command == "plan":
         return commands.plan(args)
+    if args.command == "report":
+        if args.report_command is None:
+            raise UsageError("report needs an action: ipam or schedule")
+        return commands.report(args)
     if args.command == "feedback":
         if args.feedback_command is None:
             raise UsageError("feedback needs an action: export")

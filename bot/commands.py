@@ -107,8 +107,14 @@ def serve(args: argparse.Namespace) -> int:
         choice = ClusterChoice(sim_if_no_kubeconfig=True)
     config = Path(args.config) if getattr(args, "config", None) else None
     app = App.from_environment(choice, interactive=False, config=config)
+    import signal
+    import threading
+
+    # Kubernetes stops a pod with SIGTERM: stop cleanly (finish a running report, give the Lease up)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        return app.serve(port=args.port)
+        return app.serve(port=args.port, stop=stop)
     finally:
         app.close()
 
@@ -314,3 +320,70 @@ def plan(args: argparse.Namespace) -> int:
     else:
         print(plan_text(view, requests=len(view.steps) if not sys.stdout.isatty() else 8))
     return 0 if view.dry_run_ok else 1
+
+
+def report(args: argparse.Namespace) -> int:
+    """`cnibot report ipam`: the IPAM usage report once; `cnibot report schedule`: the next fire times."""
+    if args.report_command == "schedule":
+        return _report_schedule(args)
+    from bot.reporting.text import report_text
+
+    app = App.from_environment(_choice(args))
+    settings = app.settings.reports
+    if args.post and not settings.channel:
+        raise UsageError("--post needs CNIBOT_REPORT_CHANNEL (the channel id reports go to)")
+    poster = app.report_poster() if args.post else None
+    try:
+        reports = app.reports()
+        view = reports.take(reports.target(args.cluster or ""), record=not args.no_record)
+        chart = reports.chart(view) if (args.png or poster is not None) else None
+    finally:
+        app.close()
+    if args.png:
+        if chart is None:
+            raise UsageError(f"--png {args.png}: the chart could not be drawn (the log says why)")
+        try:
+            Path(args.png).write_bytes(chart)
+        except OSError as exc:
+            raise UsageError(f"--png {args.png}: cannot write it ({exc.strerror or exc})") from None
+    if poster is not None:
+        _post_report(poster, settings.channel, view, chart)
+    if args.json:
+        print(json.dumps(view.to_json(), ensure_ascii=False))
+    else:
+        print(report_text(view, timezone=settings.timezone))
+        if args.png:
+            print(f"chart written to {args.png}", file=sys.stderr)
+        if poster is not None:
+            print(f"posted to {settings.channel}", file=sys.stderr)
+    return 0
+
+
+def _post_report(poster: object, channel: str, view: object, chart: bytes | None) -> None:
+    from bot.domain.errors import CnibotError
+
+    try:
+        poster.post_report(channel, view, chart)  # type: ignore[attr-defined]
+    except CnibotError:
+        raise
+    except Exception as exc:  # slack_sdk's errors: one line, not a traceback
+        detail = getattr(getattr(exc, "response", None), "get", lambda *_: None)("error") or exc
+        raise CnibotError(f"the report could not be posted to {channel}: {detail}") from None
+
+
+def _report_schedule(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.config import Settings, environment
+    from bot.scheduler.cron import cron_trigger, next_fire_times
+
+    settings = Settings.from_env(environment()).reports
+    if not 1 <= args.count <= 100:
+        raise UsageError(f"--count {args.count}: give 1 to 100")
+    trigger = cron_trigger(settings.schedule, settings.timezone)
+    now = datetime.now(ZoneInfo(settings.timezone))
+    print(f"# CNIBOT_REPORT_SCHEDULE={settings.schedule!r} in {settings.timezone}", file=sys.stderr)
+    for fire in next_fire_times(trigger, now, args.count):
+        print(fire.isoformat())
+    return 0

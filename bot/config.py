@@ -112,6 +112,37 @@ class RemediationSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    channel: str = ""
+    """Channel id the scheduled IPAM report and the pool alerts go to (CNIBOT_REPORT_CHANNEL); empty: no
+    scheduled report and no alerts (`cnibot report ipam` still works)."""
+    schedule: str = "0 9 * * 1-5"
+    """When the report runs, as a crontab line (CNIBOT_REPORT_SCHEDULE; default weekdays 09:00)."""
+    timezone: str = "UTC"
+    """The time zone of the schedule and of the dates in reports (CNIBOT_TIMEZONE, e.g. Europe/Berlin)."""
+    warning: float = 0.80
+    """Pool utilization at which a pool is in warning (CNIBOT_REPORT_WARNING)."""
+    critical: float = 0.95
+    """Pool utilization at which a pool is critical (CNIBOT_REPORT_CRITICAL)."""
+    retention_days: float = 90.0
+    """Days of IPAM snapshots kept for the trend and forecast (CNIBOT_REPORT_RETENTION_DAYS)."""
+    alert_interval: float = 300.0
+    """Seconds between the light checks that post when a pool changes level (CNIBOT_ALERT_INTERVAL; 0: off)."""
+    grace_seconds: float = 3600.0
+    """A report missed while the bot was down is posted late if at most this many seconds late
+    (CNIBOT_REPORT_GRACE); an older one is skipped, and the log says so."""
+    leader_election: bool = False
+    """With several replicas: only the holder of a coordination.k8s.io Lease runs the schedule
+    (CNIBOT_LEADER_ELECTION=1)."""
+    lease_namespace: str = "cnibot"
+    """The Lease's namespace (CNIBOT_LEASE_NAMESPACE; default the pod's, from POD_NAMESPACE)."""
+    lease_name: str = "cnibot-leader"
+    """The Lease's name (CNIBOT_LEASE_NAME)."""
+    identity: str = ""
+    """This replica's name in the Lease (POD_NAME, else the host name)."""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     """DEBUG, INFO, WARNING or ERROR (CNIBOT_LOG_LEVEL)."""
@@ -127,6 +158,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     remediation: RemediationSettings = field(default_factory=RemediationSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
     sim_scenario: str = "ipam-exhausted"
     """Scenario of the simulated cluster that `make run` uses when no kubeconfig is found
     (CNIBOT_SIM_SCENARIO); `--sim SCENARIO` picks one explicitly."""
@@ -185,9 +217,45 @@ class Settings:
             log=log,
             store=store,
             remediation=remediation,
+            reports=_report_settings(env),
             sim_scenario=env.get("CNIBOT_SIM_SCENARIO") or cls.sim_scenario,
             debug=debug_enabled(env),
         )
+
+
+def _report_settings(env: Mapping[str, str]) -> ReportSettings:
+    import socket
+
+    d = ReportSettings()
+    timezone = env.get("CNIBOT_TIMEZONE", "").strip() or d.timezone
+    _check_timezone(timezone)
+    warning = _number(env, "CNIBOT_REPORT_WARNING", float, d.warning, low=0.01, high=1.0)
+    critical = _number(env, "CNIBOT_REPORT_CRITICAL", float, d.critical, low=0.01, high=1.0)
+    if critical < warning:
+        raise SettingsError(f"CNIBOT_REPORT_CRITICAL={critical} is below CNIBOT_REPORT_WARNING={warning}")
+    return ReportSettings(
+        channel=env.get("CNIBOT_REPORT_CHANNEL", "").strip(),
+        schedule=" ".join(env.get("CNIBOT_REPORT_SCHEDULE", "").split()) or d.schedule,
+        timezone=timezone,
+        warning=warning,
+        critical=critical,
+        retention_days=_number(env, "CNIBOT_REPORT_RETENTION_DAYS", float, d.retention_days, low=1, high=3650),
+        alert_interval=_number(env, "CNIBOT_ALERT_INTERVAL", float, d.alert_interval, low=0, high=86_400),
+        grace_seconds=_number(env, "CNIBOT_REPORT_GRACE", float, d.grace_seconds, low=1, high=7 * 86_400),
+        leader_election=env.get("CNIBOT_LEADER_ELECTION", "").strip().lower() in ("1", "true", "yes"),
+        lease_namespace=(env.get("CNIBOT_LEASE_NAMESPACE") or env.get("POD_NAMESPACE") or d.lease_namespace).strip(),
+        lease_name=(env.get("CNIBOT_LEASE_NAME") or d.lease_name).strip(),
+        identity=(env.get("POD_NAME") or socket.gethostname()).strip(),
+    )
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"CNIBOT_TIMEZONE={name!r} is not a time zone name (e.g. UTC, Europe/Berlin)") from None
 
 
 KNOWN_SETTINGS = frozenset(
@@ -219,6 +287,17 @@ KNOWN_SETTINGS = frozenset(
         "CNIBOT_PROPOSAL_TTL",
         "CNIBOT_REMEDIATION_CONTEXT",
         "CNIBOT_REMEDIATION_IMPERSONATE",
+        "CNIBOT_REPORT_CHANNEL",
+        "CNIBOT_REPORT_SCHEDULE",
+        "CNIBOT_TIMEZONE",
+        "CNIBOT_REPORT_WARNING",
+        "CNIBOT_REPORT_CRITICAL",
+        "CNIBOT_REPORT_RETENTION_DAYS",
+        "CNIBOT_ALERT_INTERVAL",
+        "CNIBOT_REPORT_GRACE",
+        "CNIBOT_LEADER_ELECTION",
+        "CNIBOT_LEASE_NAMESPACE",
+        "CNIBOT_LEASE_NAME",
     }
 )
 

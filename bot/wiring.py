@@ -8,6 +8,7 @@ import logging
 import secrets
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -16,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, environment
 from bot.domain.errors import CnibotError, SettingsError, UsageError
-from bot.domain.probe import ClusterInfo
+from bot.domain.match import MatchResult
+from bot.domain.probe import ClusterInfo, ProbeReport
 from bot.domain.runbook import Runbook
 from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training
@@ -28,8 +30,11 @@ from bot.services.conversation import Conversation
 from bot.services.probing import ClusterHandle, Probing, lazy_namer, signature_first_namer
 
 if TYPE_CHECKING:
+    from bot.cluster.lease import LeaseElector
+    from bot.metrics import Metrics
     from bot.services.executor import Executor
     from bot.services.remediation import Remediation
+    from bot.services.reports import ReportPoster, Reports, ReportTarget
     from bot.slack.app import SlackBot
     from bot.store.db import Store
 
@@ -80,6 +85,7 @@ class App:
         self.settings = replace(settings, cluster=cluster)
         self.choice = choice
         self._probing_by_context: dict[str, Probing] = {}
+        self._metrics: Metrics | None = None  # set by `serve` only: the CLI never imports prometheus_client
 
     @classmethod
     def from_environment(
@@ -133,7 +139,19 @@ class App:
 
     @cached_property
     def answering(self) -> Answering:
-        return Answering(matcher=lambda: self.matcher, runbooks=lambda: self.runbooks)
+        return Answering(
+            matcher=lambda: self.matcher,
+            runbooks=lambda: self.runbooks,
+            observe=self._observe_match,
+        )
+
+    def _observe_match(self, result: MatchResult, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.observe_match(result, seconds)
+
+    def _observe_probes(self, report: ProbeReport, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.observe_probes(report, seconds)
 
     @cached_property
     def runbook_namer(self) -> RunbookFor:
@@ -206,6 +224,7 @@ class App:
             runbooks=lambda: self.runbooks,
             namer=self.runbook_namer,
             deadline=self.settings.cluster.probe_deadline,
+            observe=self._observe_probes,
         )
 
     @cached_property
@@ -290,6 +309,9 @@ class App:
         context = self._context_of(channel)
         if not context or self.choice.sim:
             return self.probing
+        return self._probing_of_context(context)
+
+    def _probing_of_context(self, context: str) -> Probing:
         if context not in self._probing_by_context:
             self._probing_by_context[context] = self._probing(lambda: self._open_real(context))
         return self._probing_by_context[context]
@@ -340,16 +362,110 @@ class App:
                 found.setdefault(runbook, []).append(action.id)
         return found
 
+    # -- IPAM reports ---------------------------------------------------------------------------
+
+    def report_targets(self) -> list[ReportTarget]:
+        """The clusters reports cover: the default one, and each context CNIBOT_CHANNEL_CLUSTERS maps."""
+        from bot.services.reports import ReportTarget
+
+        targets = [ReportTarget(self.cluster_name(), self.probing)]
+        if not self.choice.sim:
+            contexts = dict.fromkeys(context for _, context in self.settings.slack.channel_clusters)
+            targets += [ReportTarget(context, self._probing_of_context(context)) for context in contexts]
+        return targets
+
+    def reports(self, poster: Callable[[], ReportPoster] | None = None) -> Reports:
+        from functools import partial
+
+        from bot.reporting.chart import render_chart
+        from bot.services.reports import Reports
+
+        def observed(cluster: str, data: dict[str, Any]) -> None:
+            if self._metrics is not None:
+                self._metrics.observe_ipam(cluster, data, at=time.time())
+
+        def posted(cluster: str, at: float) -> None:
+            if self._metrics is not None:
+                self._metrics.observe_report(cluster, at)
+
+        return Reports(
+            targets=self.report_targets,
+            store=lambda: self.store,
+            settings=self.settings.reports,
+            chart=partial(render_chart, timezone=self.settings.reports.timezone),
+            poster=poster,
+            on_snapshot=observed,
+            on_posted=posted,
+        )
+
+    def report_poster(self, client: Any = None) -> ReportPoster:
+        """Posts reports with `client` (the bot's WebClient), or a client of its own (`report ipam --post`)."""
+        from bot.slack.app import web_client
+        from bot.slack.reports import SlackReportPoster
+
+        slack = self.settings.slack
+        if client is None and not slack.bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set: --post needs the bot's xoxb- token")
+        return SlackReportPoster(client or web_client(slack), timezone=self.settings.reports.timezone)
+
+    def _elector(self) -> LeaseElector | None:
+        """The Lease leader election, when CNIBOT_LEADER_ELECTION is on."""
+        r = self.settings.reports
+        if not r.leader_election:
+            return None
+        from bot.cluster.lease import open_elector
+
+        cluster = self.settings.cluster
+        if self.uses_simulated_cluster():
+            cluster = replace(cluster, kubeconfig=self.probing.cluster().writer_kubeconfig, context="")
+        return open_elector(cluster, namespace=r.lease_namespace, name=r.lease_name, identity=r.identity)
+
+    def start_schedule(self, client: Any) -> Callable[[], None]:
+        """The report schedule and alert checks beside the Slack listeners; returns how to stop them.
+        Without CNIBOT_REPORT_CHANNEL there is nothing to post, so nothing runs."""
+        from bot.scheduler.runner import ReportScheduler
+
+        r = self.settings.reports
+        if not r.channel:
+            log.info("no CNIBOT_REPORT_CHANNEL: no scheduled IPAM report, no pool alerts")
+            return lambda: None
+        reports = self.reports(poster=lambda: self.report_poster(client))
+        elector = self._elector()
+        scheduler = ReportScheduler(
+            report=reports.post_scheduled,
+            schedule=r.schedule,
+            timezone=r.timezone,
+            grace_seconds=r.grace_seconds,
+            alerts=reports.check_alerts,
+            alert_interval=r.alert_interval,
+            lead=elector.try_lead if elector else None,
+            release=elector.release if elector else None,
+        ).start()
+        return scheduler.stop
+
     def serve(self, *, port: int, stop: threading.Event | None = None) -> int:
-        """`cnibot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on `port`; /healthz and
-        /readyz on `port` either way. Runs until `stop` is set (or forever)."""
+        """`cnibot serve`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on `port`; /healthz,
+        /readyz and /metrics on `port` either way; the report schedule when a report channel is set.
+        Runs until `stop` is set (or forever)."""
+        from bot.metrics import Metrics
+        from bot.scheduler.cron import cron_trigger
         from bot.slack.server import serve_bot
+
+        cron_trigger(self.settings.reports.schedule, self.settings.reports.timezone)  # a bad one fails first
+        metrics = self._metrics = Metrics()
 
         def make_bot() -> SlackBot:
             self.matcher  # noqa: B018 - the index is loaded (or rebuilt) before Slack can send anything
             return self.slack_bot()
 
-        return serve_bot(make_bot, app_token=self.settings.slack.app_token, port=port, stop=stop)
+        return serve_bot(
+            make_bot,
+            app_token=self.settings.slack.app_token,
+            port=port,
+            stop=stop,
+            metrics=metrics.exposition,
+            background=lambda bot: self.start_schedule(bot.app.client),
+        )
 
     def close(self) -> None:
         if "probing" in self.__dict__:

@@ -11,6 +11,7 @@ PROBE_DESCRIPTIONS: dict[str, str] = {
     "pods.sandbox_failures": "FailedCreatePodSandBox / NetworkNotReady events and pods stuck creating.",
     "pods.ips": "Running pods without an IP, and duplicate pod IPs.",
     "ipam.usage": "IP pool usage per pool, node and block; leaked addresses; full blocks.",
+    "ipam.pools": "IP pool utilization only (no pod list, no leak check): the alert check between reports.",
     "config.mtu": "The CNI's configured MTU against the encapsulation in use and the node MTU.",
     "config.pod_cidr": "Cluster pod CIDR, node podCIDRs and IP pools against each other and Services.",
     "cni.logs": "Recent warning and error lines from the CNI pods, matched to runbooks.",

@@ -134,3 +134,35 @@ class IpamUsageProbe:
         if cni.name == "flannel":
             cluster_cidr = str(flannel_net_conf(ctx.configmap(cni.namespace, "kube-flannel-cfg")).get("Network") or "")
         return host_local_usage(ctx.nodes, by_node_ips(ctx.pods), cluster_cidr)
+
+
+class IpamPoolsProbe:
+    """The light check between reports: each pool's allocation, without the pod list that the leak
+    check needs (on Calico two lists, IPPools and IPAMBlocks, instead of pods too)."""
+
+    id = "ipam.pools"
+    title = "IP pool utilization (no leak check)"
+    commands = ("calicoctl ipam show",)
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        pools = ctx.calico("ippools")
+        if pools is not None:
+            report = calico_usage(pools, ctx.calico("ipamblocks") or [], set())
+            report.leaked, report.leaked_total, report.leaked_by = [], 0, {}  # not checked: no pod list read
+        else:
+            report = IpamUsageProbe._report(ctx)
+        findings = [
+            Finding(
+                "critical" if p.utilization >= CRITICAL_AT else "warning",
+                f"pool {p.name} {p.cidr} is {p.allocated}/{p.capacity} ({p.utilization:.0%}) used",
+                runbook="ipam-exhausted",
+            )
+            for p in report.pools
+            if not p.disabled and p.utilization >= WARN_AT
+        ]
+        summary = ", ".join(f"{p.name} {p.utilization:.0%}" for p in report.pools) or "no IP pools"
+        if not findings:
+            findings.append(Finding("ok", summary))
+        data = report.to_json()
+        data.pop("leaked", None)
+        return Outcome(f"{report.backend}: {summary}", findings, data, commands=self.commands)

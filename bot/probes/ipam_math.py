@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +83,11 @@ class IpamReport:
     notes: list[str] = field(default_factory=list)
     leaked_total: int = 0
     blocks: list[dict[str, Any]] = field(default_factory=list)  # per block: cidr, node, capacity, allocated
+    # exact counts over every leak (the `leaked` list itself is capped): for reports and /metrics
+    leaked_by: dict[str, Counter[str]] = field(default_factory=dict)  # "namespace" | "node" | "pool" -> counts
 
     def to_json(self, *, leaked_limit: int = 1000) -> dict[str, Any]:
-        fullest = sorted(self.blocks, key=lambda b: (-b["allocated"] / max(1, b["capacity"]), b["cidr"]))
+        fullest = sorted(self.blocks, key=lambda b: (-b["allocated"] / max(1, b["capacity"]), cidr_order(b["cidr"])))
         return {
             "backend": self.backend,
             "pools": [p.to_json() for p in self.pools],
@@ -93,6 +95,7 @@ class IpamReport:
             "fullest_blocks": fullest[:20],
             "leaked": self.leaked[:leaked_limit],
             "leaked_total": self.leaked_total,
+            "leaked_by": {kind: dict(counts.most_common()) for kind, counts in self.leaked_by.items()},
             "notes": self.notes,
         }
 
@@ -145,6 +148,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
     nodes: dict[str, NodeUsage] = {}
     leaked: list[dict[str, str]] = []
     leaked_total = 0
+    leaked_by: dict[str, Counter[str]] = {"namespace": Counter(), "node": Counter(), "pool": Counter()}
     orphans = 0
     per_block: list[dict[str, Any]] = []
     for block in blocks:
@@ -158,6 +162,7 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
         attributes = spec.get("attributes") or []
         allocated = len(allocations) - allocations.count(None)
         tunnel = 0
+        block_leaks = 0
         # 640,000 allocations at 10,000 blocks: classify each attribute once, then walk allocations
         kinds: list[str] = []
         for attr in attributes:
@@ -183,6 +188,9 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
                 handle = str(attr.get("handle_id") or "")
                 secondary = attr.get("secondary") or {}
                 leaked_total += 1
+                block_leaks += 1
+                leaked_by["namespace"][str(secondary.get("namespace") or "")] += 1
+                leaked_by["node"][str(secondary.get("node") or node_name)] += 1
                 if len(leaked) < 5000:
                     leaked.append(
                         {
@@ -200,6 +208,8 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
             owner.allocated += allocated
             owner.tunnel += tunnel
             owner.blocks += 1
+            if block_leaks:
+                leaked_by["pool"][owner.name] += block_leaks
         per_block.append({"cidr": str(net), "node": node_name, "capacity": net.num_addresses, "allocated": allocated})
         node = nodes.setdefault(node_name or "(no affinity)", NodeUsage(node_name or "(no affinity)"))
         node.blocks += 1
@@ -208,7 +218,9 @@ def calico_usage(pools: list[dict[str, Any]], blocks: list[dict[str, Any]], exis
         node.tunnel += tunnel
         node.cidrs.append(str(net))
     notes = [f"{orphans} IPAM block(s) lie outside every IP pool (a deleted pool?)"] if orphans else []
-    return IpamReport("calico", [u for _, u in usages], list(nodes.values()), leaked, notes, leaked_total, per_block)
+    return IpamReport(
+        "calico", [u for _, u in usages], list(nodes.values()), leaked, notes, leaked_total, per_block, leaked_by
+    )
 
 
 def host_local_usage(

@@ -11,7 +11,7 @@ from bot.domain.probe import ProbeResult
 from bot.probes.base import Probe, failed_result, run_probe
 from bot.probes.cni import CniLogsProbe, CniPodsProbe, DetectProbe
 from bot.probes.context import ProbeContext
-from bot.probes.ipam import IpamUsageProbe
+from bot.probes.ipam import IpamPoolsProbe, IpamUsageProbe
 from bot.probes.netconfig import MtuProbe, PodCidrProbe
 from bot.probes.nodes import NodesNetworkProbe
 from bot.probes.pods import PodIpsProbe, SandboxFailuresProbe
@@ -25,11 +25,14 @@ PROBES: dict[str, Probe] = {
         SandboxFailuresProbe(),
         PodIpsProbe(),
         IpamUsageProbe(),
+        IpamPoolsProbe(),
         MtuProbe(),
         PodCidrProbe(),
         CniLogsProbe(),
     )
 }
+# run on their own only: what they read, a probe in `probe all` reads too
+NOT_IN_ALL = frozenset({"ipam.pools"})
 ALIASES = {"ipam": "ipam.usage", "mtu": "config.mtu", "cidr": "config.pod_cidr", "logs": "cni.logs"}
 
 

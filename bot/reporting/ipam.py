@@ -42,6 +42,7 @@ class Snapshot:
     fullest_blocks: tuple[dict[str, Any], ...] = ()
     leaked_total: int = 0
     leaked_by_namespace: tuple[tuple[str, int], ...] = ()
+    leaked_by_pool: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class Snapshot:
             "fullest_blocks": list(self.fullest_blocks),
             "leaked_total": self.leaked_total,
             "leaked_by_namespace": [list(x) for x in self.leaked_by_namespace],
+            "leaked_by_pool": [list(x) for x in self.leaked_by_pool],
         }
 
     @classmethod
@@ -68,6 +70,7 @@ class Snapshot:
             fullest_blocks=tuple(data.get("fullest_blocks") or ()),
             leaked_total=int(data.get("leaked_total") or 0),
             leaked_by_namespace=tuple((str(n), int(c)) for n, c in data.get("leaked_by_namespace") or ()),
+            leaked_by_pool=tuple((str(n), int(c)) for n, c in data.get("leaked_by_pool") or ()),
         )
 
 
@@ -81,7 +84,10 @@ def snapshot_from(ipam: dict[str, Any], *, at: float, cluster: str, simulated: b
         ipam.get("nodes") or [],
         key=lambda n: (-int(n.get("allocated", 0)) / max(1, int(n.get("capacity", 0))), n["node"]),
     )
-    namespaces = Counter(str(x.get("namespace") or "") for x in ipam.get("leaked") or [])
+    by = ipam.get("leaked_by") or {}
+    # exact counts when the probe gives them; else from the (capped) list of leaks
+    namespaces = Counter(by.get("namespace") or [str(x.get("namespace") or "") for x in ipam.get("leaked") or []])
+    pools_leaked = Counter(by.get("pool") or {})
     return Snapshot(
         at=at,
         cluster=cluster,
@@ -94,6 +100,7 @@ def snapshot_from(ipam: dict[str, Any], *, at: float, cluster: str, simulated: b
         fullest_blocks=tuple((ipam.get("fullest_blocks") or [])[:top]),
         leaked_total=int(ipam.get("leaked_total") or 0),
         leaked_by_namespace=tuple(namespaces.most_common(top)),
+        leaked_by_pool=tuple(pools_leaked.most_common()),
     )
 
 

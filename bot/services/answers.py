@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -36,9 +37,17 @@ class Answer:
 
 
 class Answering:
-    def __init__(self, *, matcher: Callable[[], MatchesText], runbooks: Callable[[], Sequence[Runbook]]) -> None:
+    def __init__(
+        self,
+        *,
+        matcher: Callable[[], MatchesText],
+        runbooks: Callable[[], Sequence[Runbook]],
+        observe: Callable[[MatchResult, float], None] | None = None,
+    ) -> None:
+        """`observe(result, seconds)` is told of every match (the /metrics counters)."""
         self._matcher = matcher
         self._runbooks = runbooks
+        self._observe = observe
 
     def _probes_of(self, result: MatchResult) -> tuple[str, ...]:
         best = result.best
@@ -51,7 +60,10 @@ class Answering:
     def answer(self, text: str) -> Answer:
         """Raises UsageError (one sentence) for an empty or binary paste."""
         check_text(text, what="the paste")
+        started = time.perf_counter()
         result = self._matcher().match(text)
+        if self._observe is not None:
+            self._observe(result, time.perf_counter() - started)
         return Answer(result, self._probes_of(result))
 
     def answer_many(self, texts: Sequence[str]) -> list[Answer]:

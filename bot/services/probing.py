@@ -4,6 +4,7 @@ runbooks named for the errors the probes read."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +16,7 @@ from bot.domain.runbook import Runbook
 from bot.knowledge.signatures import SignatureSet
 from bot.probes.base import Reader, RunbookFor
 from bot.probes.context import ProbeContext
-from bot.probes.registry import PROBES, resolve, run_probes
+from bot.probes.registry import NOT_IN_ALL, PROBES, resolve, run_probes
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class ClusterHandle:
 def probe_ids_for(target: str) -> list[str]:
     """`all`, or a probe id or alias -> the probe ids to run."""
     if target == "all":
-        return list(PROBES)
+        return [p for p in PROBES if p not in NOT_IN_ALL]
     return [resolve(target)]
 
 
@@ -122,7 +123,10 @@ class Probing:
         runbooks: Callable[[], Sequence[Runbook]],
         namer: RunbookFor,
         deadline: float,
+        observe: Callable[[ProbeReport, float], None] | None = None,
     ) -> None:
+        """`observe(report, seconds)` is told of every run (the /metrics counters)."""
+        self._observe = observe
         self._open_cluster = open_cluster
         self._runbooks = runbooks
         self._namer = namer
@@ -147,6 +151,13 @@ class Probing:
     def run(self, ids: Sequence[str]) -> ProbeReport:
         """Run the probes within the deadline. An unreachable, silent, untrusted or impostor cluster is
         reported once, before any probe starts, instead of once per probe."""
+        started = time.perf_counter()
+        report = self._run(ids)
+        if self._observe is not None:
+            self._observe(report, time.perf_counter() - started)
+        return report
+
+    def _run(self, ids: Sequence[str]) -> ProbeReport:
         handle = self.cluster()
         reader = handle.reader.shared(seconds=self.deadline)
         try:

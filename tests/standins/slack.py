@@ -61,14 +61,15 @@ def slack_standin() -> Iterator[tuple[str, Calls]]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            body_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            raw = body_bytes.decode(errors="replace")  # a file upload may be binary (a PNG chart)
             if "json" in (self.headers.get("Content-Type") or ""):
                 params = json.loads(raw or "{}")
             else:
                 params = {k: v[0] for k, v in parse_qs(raw).items()}
             method = "upload" if "/upload/" in self.path else self.path.rsplit("/", 1)[-1]
             if method == "upload":
-                params = {"content": raw}
+                params = {"content": raw, "bytes": body_bytes}
             with calls.lock:
                 throttled = calls.throttle.get(method, 0) > 0
                 if throttled:

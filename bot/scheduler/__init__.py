@@ -1,0 +1,1 @@
+"""The only user of apscheduler: the cron schedule of the IPAM report and the interval of pool alerts."""
