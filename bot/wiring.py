@@ -440,6 +440,7 @@ class App:
             alert_interval=r.alert_interval,
             lead=elector.try_lead if elector else None,
             release=elector.release if elector else None,
+            previous_renewal=elector.previous_renewal if elector else None,
         ).start()
         return scheduler.stop
 

@@ -62,6 +62,7 @@ class LeaseElector:
         self._path = f"{self._collection}/{name}"
         self._name, self._namespace = name, namespace
         self.leader = False
+        self._previous_renewal: float | None = None
 
     def _send(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         data = send(self._api, method, path, settings=self._settings, server=self._server, role=LEASE_ROLE, body=body)
@@ -97,6 +98,8 @@ class LeaseElector:
             duration = float(spec.get("leaseDurationSeconds") or self.duration)
             if holder != self.identity and holder and now < renewed + duration:
                 return self._became(False)
+            if holder != self.identity:
+                self._previous_renewal = renewed  # when the replica this one replaces was last alive
             transitions = int(spec.get("leaseTransitions") or 0) + (0 if holder == self.identity else 1)
             acquired = _epoch(spec.get("acquireTime")) if holder == self.identity else now
             body = {**current, "spec": self._spec(now, acquired, transitions)}
@@ -107,6 +110,11 @@ class LeaseElector:
         except ClusterError as exc:
             log.warning("leader election: %s", exc.message)
             return self._became(False)
+
+    def previous_renewal(self) -> float | None:
+        """When the holder this replica took the Lease from last renewed it (epoch seconds); None when
+        this replica created the Lease. A report due before that was the previous holder's to post."""
+        return self._previous_renewal
 
     def release(self) -> None:
         """On a clean stop: give the Lease up (holder emptied, as client-go's ReleaseOnCancel does), so

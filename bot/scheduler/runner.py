@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 REPORT_JOB = "ipam-report"
 ALERT_JOB = "ipam-alerts"
 RENEW_JOB = "lease-renew"
+# a leader alive this long after a fire time had the time to post its report (probe, chart, two API calls)
+HANDOVER_MARGIN_SECONDS = 60.0
 
 
 class ReportScheduler:
@@ -38,12 +40,14 @@ class ReportScheduler:
         alert_interval: float = 0.0,
         lead: Callable[[], bool] | None = None,
         release: Callable[[], None] | None = None,
+        previous_renewal: Callable[[], float | None] | None = None,
         renew_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`report(fire_time)` posts the report due at that time; `alerts()` runs one alert check;
         `lead()` is one round of leader election (None: a single replica, always leading), `release()`
-        gives the lead up on a clean stop."""
+        gives the lead up on a clean stop, and `previous_renewal()` says when the replica this one took
+        over from was last alive (its reports are not repeated: replicas may not share a store)."""
         self.trigger = cron_trigger(schedule, timezone)  # a bad schedule fails at start, in one line
         self.zone = ZoneInfo(timezone)
         self.grace = grace_seconds
@@ -52,6 +56,7 @@ class ReportScheduler:
         self._alert_interval = alert_interval
         self._lead = lead
         self._release = release
+        self._previous_renewal = previous_renewal
         self._renew_seconds = renew_seconds
         self.clock = clock
         self.leading = False
@@ -59,7 +64,12 @@ class ReportScheduler:
         self.scheduler = BackgroundScheduler(timezone=self.zone, job_defaults={"max_instances": 1, "coalesce": True})
 
     def now(self) -> datetime:
+        """The schedule's idea of now (a fake clock in tests): which fire time is due."""
         return datetime.fromtimestamp(self.clock(), self.zone)
+
+    def _at_once(self) -> datetime:
+        """apscheduler's own timing runs on the real clock: "run this job now"."""
+        return datetime.now(self.zone)
 
     def start(self) -> ReportScheduler:
         self.scheduler.start()
@@ -67,7 +77,7 @@ class ReportScheduler:
             self._became_leader()
         else:
             self.scheduler.add_job(
-                self.renew, IntervalTrigger(seconds=self._renew_seconds), id=RENEW_JOB, next_run_time=self.now()
+                self.renew, IntervalTrigger(seconds=self._renew_seconds), id=RENEW_JOB, next_run_time=self._at_once()
             )
         return self
 
@@ -100,13 +110,17 @@ class ReportScheduler:
                 self.check_alerts,
                 IntervalTrigger(seconds=self._alert_interval),
                 id=ALERT_JOB,
-                next_run_time=self.now(),
+                next_run_time=self._at_once(),
                 replace_existing=True,
             )
         due = latest_fire_time(self.trigger, self.now(), within=self.grace)
+        alive = self._previous_renewal() if self._previous_renewal is not None else None
+        if due is not None and alive is not None and alive >= due.timestamp() + HANDOVER_MARGIN_SECONDS:
+            log.info("the previous leader was alive after %s: that report was its to post", due.isoformat())
+            due = None
         if due is not None:
             # the report that fired while this replica was down or following: posted unless it was already
-            self.scheduler.add_job(self.fire, args=[due], id=f"{REPORT_JOB}-catch-up", next_run_time=self.now())
+            self.scheduler.add_job(self.fire, args=[due], id=f"{REPORT_JOB}-catch-up", next_run_time=self._at_once())
 
     def _became_follower(self) -> None:
         self.leading = False

@@ -244,3 +244,22 @@ def test_a_mention_can_propose_in_the_thread(bot) -> None:
     assert posted["thread_ts"] == "1700000005.000100"
     text = json.dumps(blocks_of(posted))
     assert "delete-stuck-pods" in text and text.count("DELETE /api/v1/namespaces/shop/pods/") == 5
+
+
+def test_the_ipam_report_release_button_proposes_the_release_for_approval(bot) -> None:
+    url, calls, app, _sim = bot
+    reports = app.reports()
+    view = reports.take(reports.target(), record=False)
+    app.report_poster().post_report("C1", view, None)
+    report = calls.wait_for("chat.postMessage")[0]
+    buttons = {e["action_id"]: e["value"] for b in blocks_of(report) if b["type"] == "actions" for e in b["elements"]}
+    assert buttons["cnibot_propose"] == "release-leaked-ips"
+    post(url, click("cnibot_propose", buttons["cnibot_propose"], "U1", "1700000000.000300"), FORM)
+    proposal = calls.wait_for("chat.postMessage", 2, seconds=60)[1]
+    text = json.dumps(blocks_of(proposal))
+    assert "release-leaked-ips" in text and "Risk high" in text
+    assert proposal.get("thread_ts") == "1700000000.000300"  # in the report's thread
+    assert {e["action_id"] for b in blocks_of(proposal) if b["type"] == "actions" for e in b["elements"]} == {
+        "cnibot_approve",
+        "cnibot_reject",
+    }
