@@ -63,7 +63,7 @@ def test_the_remediator_role_grants_exactly_what_the_plans_send(rig) -> None:
 def test_the_bot_may_impersonate_the_remediator_and_no_one_else() -> None:
     documents = list(yaml.safe_load_all((ROOT / "deploy" / "remediator-rbac.yaml").read_text(encoding="utf-8")))
     role = next(
-        d for d in documents if d["metadata"]["name"] == "cnibot-impersonate-remediator" and d["kind"] == "ClusterRole"
+        d for d in documents if d["metadata"]["name"] == "cnibot-impersonate-remediator" and d["kind"] == "Role"
     )
     assert role["rules"] == [
         {
@@ -73,3 +73,4 @@ def test_the_bot_may_impersonate_the_remediator_and_no_one_else() -> None:
             "verbs": ["impersonate"],
         }
     ]
+    assert role["metadata"]["namespace"] == "cnibot"  # the remediator's namespace: a Role, not a ClusterRole
