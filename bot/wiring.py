@@ -369,9 +369,18 @@ class App:
         from bot.services.reports import ReportTarget
 
         targets = [ReportTarget(self.cluster_name(), self.probing)]
-        if not self.choice.sim:
-            contexts = dict.fromkeys(context for _, context in self.settings.slack.channel_clusters)
-            targets += [ReportTarget(context, self._probing_of_context(context)) for context in contexts]
+        if self.choice.sim:
+            return targets
+        default_server = self.probing.cluster().info.server
+        for context in dict.fromkeys(context for _, context in self.settings.slack.channel_clusters):
+            probing = self._probing_of_context(context)
+            try:
+                server = probing.cluster().info.server
+            except CnibotError:
+                server = ""  # a broken context still gets its report: one line saying why
+            if server and server == default_server:
+                continue  # the default cluster under its context's name: reported once
+            targets.append(ReportTarget(context, probing))
         return targets
 
     def reports(self, poster: Callable[[], ReportPoster] | None = None) -> Reports:

@@ -105,7 +105,10 @@ class Reports:
         raise ReportError(f"no cluster {name!r} to report on; known: {', '.join(t.name for t in targets)}")
 
     def _probe(self, target: ReportTarget, probe_id: str) -> tuple[dict[str, Any], bool]:
-        report = target.probing.run([probe_id])
+        try:
+            report = target.probing.run([probe_id])
+        except CnibotError as exc:  # e.g. a context missing from the kubeconfig
+            raise ReportError(f"IPAM report for {target.name}: {exc}") from exc
         if report.cluster_error is not None:
             raise ReportError(f"IPAM report for {target.name}: {report.cluster_error}")
         result = next((r for r in report.results if r.probe == probe_id), None)

@@ -189,3 +189,41 @@ def test_alerts_post_only_when_a_pool_changes_level(reports_for, slack) -> None:
     assert len(texts) == 2
     assert "is now CRITICAL: 1,024/1,024 (100.0%) allocated, was ok" in texts[0]
     assert "is back to ok" in texts[1]
+
+
+def test_each_cluster_of_the_channel_map_gets_its_report_and_the_default_one_only_once(
+    tmp_path: Path, knowledge_settings, slack
+) -> None:
+    from tests.slack.test_clusters import merged_kubeconfig
+
+    api_url, calls = slack
+    with SimCluster(build_scenario("ipam-exhausted")) as prod, SimCluster(build_scenario("healthy")) as staging:
+        kubeconfig = merged_kubeconfig(tmp_path / "kubeconfig", {"prod": prod, "staging": staging})
+        settings = Settings(
+            knowledge=knowledge_settings,
+            cluster=ClusterSettings(kubeconfig=str(kubeconfig), home=tmp_path),  # current context: prod
+            store=StoreSettings(path=tmp_path / "cnibot.db"),
+            slack=SlackSettings(
+                bot_token="xoxb-test",
+                api_url=api_url,
+                cluster_name="prod",
+                channel_clusters=(("C1", "prod"), ("C2", "staging"), ("C3", "gone")),
+            ),
+            reports=ReportSettings(channel=CHANNEL),
+        )
+        app = App(settings)
+        try:
+            reports = app.reports(poster=app.report_poster)
+            assert [t.name for t in reports.targets()] == ["prod", "staging", "gone"]
+            assert at(reports, T0).post_scheduled(datetime(2026, 12, 7, 9, 0, tzinfo=UTC)) == [
+                "prod",
+                "staging",
+                "gone",
+            ]
+        finally:
+            app.close()
+    texts = [m["text"] for m in calls.of("chat.postMessage")]
+    assert len(texts) == 3
+    assert texts[0].startswith("IPAM usage report: prod") and "CRITICAL" in texts[0]
+    assert texts[1].startswith("IPAM usage report: staging") and texts[1].endswith(": ok")
+    assert texts[2].startswith(":x: The IPAM report could not be made. IPAM report for gone:") and "\n" not in texts[2]
