@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import index_build, long_paste, match_cold, match_warm, slack_load
+from bench import index_build, long_paste, match_cold, match_warm, report_scale, slack_load
 
 if __name__ == "__main__":
     index_build.main()
@@ -15,3 +15,4 @@ if __name__ == "__main__":
     match_cold.main()
     long_paste.main()
     slack_load.main()
+    report_scale.main()
