@@ -225,5 +225,12 @@ class Reports:
                 try:
                     poster.post_alert(self.settings.channel, alert)
                 except Exception as exc:
-                    log.error("IPAM alert for %s/%s not posted: %s", alert.cluster, alert.pool, exc)
+                    # back to the level Slack last heard of, so the next check posts this change again
+                    log.error(
+                        "IPAM alert for %s/%s not posted (%s); the next check tries again",
+                        alert.cluster,
+                        alert.pool,
+                        exc,
+                    )
+                    self._store().change_alert_level(cluster=alert.cluster, pool=alert.pool, level=alert.previous)
         return changed

@@ -227,3 +227,14 @@ def test_each_cluster_of_the_channel_map_gets_its_report_and_the_default_one_onl
     assert texts[0].startswith("IPAM usage report: prod") and "CRITICAL" in texts[0]
     assert texts[1].startswith("IPAM usage report: staging") and texts[1].endswith(": ok")
     assert texts[2].startswith(":x: The IPAM report could not be made. IPAM report for gone:") and "\n" not in texts[2]
+
+
+def test_an_alert_slack_refuses_is_posted_by_the_next_check(reports_for, slack) -> None:
+    _, calls = slack
+    _, exhausted = reports_for("ipam-exhausted")
+    calls.throttle["chat.postMessage"] = 4  # more 429s than the client retries
+    assert [a.level for a in exhausted.check_alerts()] == ["critical"]
+    assert calls.of("chat.postMessage") == []
+    assert [a.level for a in exhausted.check_alerts()] == ["critical"]  # the change is still news
+    assert len(calls.of("chat.postMessage")) == 1
+    assert exhausted.check_alerts() == []
