@@ -210,13 +210,14 @@ def evaluate(args: argparse.Namespace) -> int:
 
     app = App.from_environment()
     if args.cv:
-        training, report_rows, classifier_data = app.training()
+        training, report_rows, classifier_data, word_data = app.training()
         cv = cross_validate(
             app.matcher,
             args.file,
             training=training,
             report_rows=report_rows,
             classifier_data=classifier_data,
+            word_data=word_data,
             folds=args.cv,
         )
         reports = [cv]

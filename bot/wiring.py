@@ -23,6 +23,7 @@ from bot.domain.runbook import Runbook
 from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training
 from bot.knowledge.matcher import Matcher
+from bot.knowledge.word_classifier import WordData
 from bot.logs import configure_logging
 from bot.probes.base import RunbookFor
 from bot.services.answers import Answering
@@ -116,21 +117,21 @@ class App:
         stored = manifest.get("calibration") or {}
         return {
             name: Calibration.from_json(stored[name])
-            for name in ("signatures", "lexical", "dense", "classifier")
+            for name in ("signatures", "lexical", "dense", "classifier", "words")
             if name in stored
         }
 
-    def training(self) -> tuple[Training, dict[int, int], ClassifierData]:
-        """The calibration's training rows, each real report's passage row and the classifier's training
-        data, for `eval --cv`."""
-        from bot.index.build import load_classifier, load_training
+    def training(self) -> tuple[Training, dict[int, int], ClassifierData, WordData]:
+        """The calibration's training rows, each real report's passage row and the two classifiers'
+        training data, for `eval --cv`."""
+        from bot.index.build import load_classifier, load_training, load_words
         from bot.index.files import IndexPaths, read_manifest
 
         paths = IndexPaths(self.settings.knowledge.index_dir)
         self.matcher  # noqa: B018 - the index is current (rebuilt if stale) before its files are read
         manifest = read_manifest(paths) or {}
         rows = {int(line): int(row) for line, row in (manifest.get("report_rows") or {}).items()}
-        return load_training(paths.training), rows, load_classifier(paths.classifier)[1]
+        return load_training(paths.training), rows, load_classifier(paths.classifier)[1], load_words(paths.words)[1]
 
     def runbook_files(self) -> list[Path]:
         from bot.knowledge.loader import runbook_files

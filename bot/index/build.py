@@ -13,6 +13,7 @@ import time
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from bot.domain.runbook import Lookalike, Runbook
 from bot.knowledge.classifier import TRAINING_KINDS as CLASSIFIER_KINDS
 from bot.knowledge.classifier import ClassifierData, LinearClassifier, train_classifier
 from bot.knowledge.fusion import Training, features, fit_calibrations
-from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, source_hashes
+from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, WORDS, source_hashes
 from bot.knowledge.batch import read_batch
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, read_lookalikes, read_runbooks
 from bot.knowledge.passages import LOOKALIKE_PREFIX, REPORTED_NOT_CNI, Passage, build_passages
@@ -31,6 +32,7 @@ from bot.index.dense import make_dense_index, prepare_for_queries
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
 from bot.knowledge.tokens import tokenize
+from bot.knowledge.word_classifier import Vocabulary, WordClassifier, WordData
 
 log = logging.getLogger(__name__)
 
@@ -146,18 +148,58 @@ def classifier_data(passages: list[Passage], owners: list[Owner], vectors: np.nd
     )
 
 
-def save_classifier(data: ClassifierData, classifier: LinearClassifier, path: Path) -> None:
+def word_data(passages: list[Passage], clf_data: ClassifierData) -> WordData:
+    """The word classifier's training rows: the embedding classifier's, as words."""
+    texts = [passages[int(i)].search_text for i in clf_data.rows]
+    vocabulary = Vocabulary.fit(texts)
+    x = vocabulary.matrix(texts)
+    return WordData(x, clf_data.owners, clf_data.reports, clf_data.rows, clf_data.n_owners, vocabulary)
+
+
+def _save_model(path: Path, weights: Any, bias: Any, data: ClassifierData | WordData, **arrays: Any) -> None:
+    """A classifier's weights and what it was trained on (its rows' owners, report lines and passage
+    rows), so `--cv` can retrain it without a fold."""
     with path.open("wb") as f:
         np.savez_compressed(
             f,
-            weights=classifier.weights,
-            bias=classifier.bias,
-            vectors=data.vectors,
+            weights=weights,
+            bias=bias,
             owners=data.owners,
             reports=data.reports,
             rows=data.rows,
             n_owners=np.array(data.n_owners),
+            **arrays,
         )
+
+
+def save_words(data: WordData, model: WordClassifier, path: Path) -> None:
+    x = data.x
+    _save_model(
+        path,
+        model.weights,
+        model.bias,
+        data,
+        terms=np.array(data.vocabulary.terms, dtype=str),
+        idf=data.vocabulary.idf,
+        x_data=x.data,
+        x_indices=x.indices,
+        x_indptr=x.indptr,
+        x_shape=np.array(x.shape),
+    )
+
+
+def load_words(path: Path) -> tuple[WordClassifier, WordData]:
+    from scipy import sparse
+
+    with np.load(path) as f:
+        vocabulary = Vocabulary(tuple(str(t) for t in f["terms"]), f["idf"])
+        x = sparse.csr_matrix((f["x_data"], f["x_indices"], f["x_indptr"]), shape=tuple(int(v) for v in f["x_shape"]))
+        data = WordData(x, f["owners"], f["reports"], f["rows"], int(f["n_owners"]), vocabulary)
+        return WordClassifier(vocabulary, f["weights"], f["bias"]), data
+
+
+def save_classifier(data: ClassifierData, classifier: LinearClassifier, path: Path) -> None:
+    _save_model(path, classifier.weights, classifier.bias, data, vectors=data.vectors)
 
 
 def load_classifier(path: Path) -> tuple[LinearClassifier, ClassifierData]:
@@ -166,17 +208,21 @@ def load_classifier(path: Path) -> tuple[LinearClassifier, ClassifierData]:
         return LinearClassifier(f["weights"], f["bias"]), data
 
 
-def cross_fitted_proba(data: ClassifierData, query_rows: list[int], vectors: np.ndarray[Any, Any]) -> dict[int, Any]:
-    """For each training query (a passage row), the classifier's probabilities from a model that did not
-    train on that passage: the calibration must learn how the classifier does on text it has not seen."""
+def cross_fitted(
+    trained_rows: np.ndarray[Any, Any],
+    query_rows: list[int],
+    train: Callable[[np.ndarray[Any, Any]], Any],
+    predict: Callable[[Any, list[int]], Any],
+) -> dict[int, Any]:
+    """For each training query (a passage row), a classifier's probabilities from a model that did not
+    train on that passage: the calibration must learn how the classifier does on text it has not seen.
+    `train(keep)` fits on the training rows `keep` selects; `predict(model, rows)` scores passage rows."""
     out: dict[int, Any] = {}
     for fold in range(CROSS_FIT_FOLDS):
-        keep = data.rows % CROSS_FIT_FOLDS != fold
-        model = train_classifier(data.vectors[keep], data.owners[keep], data.n_owners)
+        model = train(trained_rows % CROSS_FIT_FOLDS != fold)
         mine = [r for r in query_rows if r % CROSS_FIT_FOLDS == fold]
         if mine:
-            for row, p in zip(mine, model.proba(vectors[mine]), strict=True):
-                out[row] = p
+            out.update(zip(mine, predict(model, mine), strict=True))
     return out
 
 
@@ -185,6 +231,7 @@ def training_rows(
     passages: list[Passage],
     vectors: np.ndarray[Any, np.dtype[np.float32]],
     clf_data: ClassifierData | None = None,
+    words: WordData | None = None,
 ) -> Training:
     """Every sample, symptom and real report scored as a query with its own passage hidden, so that no
     query can find itself."""
@@ -198,12 +245,23 @@ def training_rows(
         hidden_rows=[{i} for i in rows],
     )
     if clf_data is not None:
-        proba = cross_fitted_proba(clf_data, rows, vectors)
+        proba = cross_fitted(
+            clf_data.rows,
+            rows,
+            lambda keep: train_classifier(clf_data.vectors[keep], clf_data.owners[keep], clf_data.n_owners),
+            lambda model, mine: model.proba(vectors[mine]),
+        )
         for row, s in zip(rows, signals, strict=True):
             s.clf = proba[row]
+    if words is not None:
+        word_proba = cross_fitted(
+            words.rows, rows, words.train, lambda model, mine: model.proba([passages[r].search_text for r in mine])
+        )
+        for row, s in zip(rows, signals, strict=True):
+            s.wclf = word_proba[row]
     n = len(index.owners)
     return Training(
-        x=np.vstack([features(s.sig, s.lex, s.dense, s.clf) for s in signals]),
+        x=np.vstack([features(s.sig, s.lex, s.dense, s.clf, s.wclf) for s in signals]),
         y=np.concatenate([np.eye(n)[t] for t in truth]),
         query=np.repeat(np.arange(len(rows)), n),
         report=np.array([passages[i].report for i in rows], dtype=np.int64),
@@ -248,6 +306,9 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
         clf_data = classifier_data(passages, owners, vectors)
         classifier = train_classifier(clf_data.vectors, clf_data.owners, clf_data.n_owners)
         save_classifier(clf_data, classifier, staging / CLASSIFIER)
+        words = word_data(passages, clf_data)
+        word_classifier = words.train()
+        save_words(words, word_classifier, staging / WORDS)
         index = SearchIndex(
             owners,
             SignatureSet.from_records(records),
@@ -256,7 +317,8 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
             top_k=prepare_for_queries(dense),
             classifier=classifier,
         )
-        training = training_rows(index, passages, vectors, clf_data)
+        # the training queries get cross-fitted word probabilities, not the full model's
+        training = training_rows(index, passages, vectors, clf_data, words)
         save_training(training, staging / TRAINING)
         calibrations, n_queries = fit_calibrations(training), len(training.report)
         manifest = {

@@ -28,21 +28,44 @@ class OnnxEmbedder:
     """Unit-length sentence embeddings, identical (cosine >= 0.999, checked at build) to the model's."""
 
     def __init__(self, model_dir: Path, *, max_tokens: int = 256, threads: int = 2) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding()
+        self.model_file = model_dir / ONNX_FILE
+        if not self.model_file.is_file():
+            raise OSError(f"{self.model_file} is missing")
+        self.threads = threads
+        self._session: Any = None
+
+    @property
+    def session(self) -> Any:
+        """The ONNX session, opened on first use: a paste that signatures settle never needs it, and
+        opening it is a quarter of a cold `cnibot match`."""
+        if self._session is None:
+            self._session = self._open_session()
+            self.input_names = {i.name for i in self._session.get_inputs()}
+        return self._session
+
+    def _open_session(self) -> Any:
+        import onnxruntime as ort
+
+        from bot.domain.errors import IndexUnavailableError
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # The index stores the graph already optimised (see `optimise_onnx`); re-optimising it at each
         # start would cost about 0.2 s of the cold-start budget for no gain.
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-        self.session = ort.InferenceSession(str(model_dir / ONNX_FILE), options, providers=["CPUExecutionProvider"])
-        self.input_names = {i.name for i in self.session.get_inputs()}
+        try:
+            return ort.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own types for a truncated or foreign file
+            raise IndexUnavailableError(
+                f"the index's {self.model_file.name} is unreadable ({exc}); run `cnibot index build`"
+            ) from exc
 
     def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
         if not texts:
@@ -57,7 +80,8 @@ class OnnxEmbedder:
                 "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
             }
-            result = self.session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
+            session = self.session
+            result = session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
             out.append(np.asarray(result, dtype=np.float32))
         stacked = np.vstack(out)
         result = np.empty_like(stacked, dtype=np.float32)

@@ -11,13 +11,14 @@ from typing import Any
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, runbook_files
 
 # Bump when the passage, tokenisation or feature code changes what an index holds.
-INDEX_FORMAT = 9
+INDEX_FORMAT = 10
 MANIFEST = "manifest.json"
 PASSAGES_DB = "passages.db"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 TRAINING = "training.npz"  # the calibration's training rows, so `cnibot eval --cv` can refit per fold
 CLASSIFIER = "classifier.npz"  # the embedding classifier and what it was trained on (refit per fold too)
+WORDS = "words.npz"  # the word classifier, its vocabulary and its training matrix (refit per fold too)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class IndexPaths:
     def classifier(self) -> Path:
         return self.root / CLASSIFIER
 
+    @property
+    def words(self) -> Path:
+        return self.root / WORDS
+
 
 def source_hashes(runbooks_dir: Path) -> dict[str, str]:
     """sha256 of every file the index is built from, by file name."""
@@ -74,7 +79,8 @@ def staleness(paths: IndexPaths, runbooks_dir: Path, model: str) -> str | None:
         return f"the index was built with model {manifest.get('model')!r}, not {model!r}"
     if manifest.get("sources") != source_hashes(runbooks_dir):
         return "runbooks changed since the index was built"
-    for path in (paths.passages_db, paths.dense, paths.bm25, paths.training, paths.classifier, paths.root / "model.onnx"):
+    needed = (paths.passages_db, paths.dense, paths.bm25, paths.training, paths.classifier, paths.words)
+    for path in (*needed, paths.root / "model.onnx"):
         if not path.exists():
             return f"{path.name} is missing from the index"
     return None

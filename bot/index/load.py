@@ -13,7 +13,7 @@ from bot.domain.errors import IndexUnavailableError
 from bot.knowledge.fusion import Calibration
 from bot.index.files import IndexPaths, read_manifest, staleness
 from bot.knowledge.matcher import Matcher, PassageRow
-from bot.index.build import load_classifier
+from bot.index.build import load_classifier, load_words
 from bot.index.dense import prepare_for_queries
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
@@ -88,6 +88,7 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
         max_tokens = min(int(manifest["max_tokens"]), settings.query_max_tokens)
         embedder = OnnxEmbedder(paths.root, max_tokens=max_tokens)
         classifier, _ = load_classifier(paths.classifier)
+        word_classifier, _ = load_words(paths.words)
         calibration = Calibration.from_json(manifest["calibration"]["fused"])
         shortcut = Calibration.from_json(manifest["calibration"]["without_dense"])
     except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -101,6 +102,7 @@ def open_matcher(settings: KnowledgeSettings, *, progress: bool = True, rebuild:
         dense,
         top_k=prepare_for_queries(dense),
         classifier=classifier,
+        word_classifier=word_classifier,
     )
     passages = SqlitePassages(paths.passages_db)
     return Matcher(index, embedder, calibration, passages, threshold=settings.min_confidence, shortcut=shortcut)

@@ -88,7 +88,7 @@ class Matcher:
             )
             for i in rest:
                 s = signals[i]
-                scored[i] = self.calibration.score(features(s.sig, s.lex, s.dense, s.clf))
+                scored[i] = self.calibration.score(features(s.sig, s.lex, s.dense, s.clf, s.wclf))
         return [(signals[i], scored[i]) for i in range(len(raws))]
 
     def match(self, text: str) -> MatchResult:

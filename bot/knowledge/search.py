@@ -14,6 +14,7 @@ import numpy as np
 from bot.knowledge.classifier import LinearClassifier
 from bot.knowledge.signatures import SignatureHit, SignatureSet, flatten
 from bot.knowledge.tokens import tokenize
+from bot.knowledge.word_classifier import WordClassifier
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 DENSE_TOP_K = 128  # rows asked of faiss; owners beyond them get the 128th score (an upper bound)
@@ -44,6 +45,7 @@ class Signals:
     tokens: list[str]
     owners: Sequence[Owner]
     clf: FloatArray | None = None  # the classifier's probability per owner, when the paste was embedded
+    wclf: FloatArray | None = None  # the word classifier's probability per owner
 
     def lex_row(self, owner_index: int) -> int | None:
         """The owner's best BM25 passage row, computed only for the few owners an answer explains."""
@@ -69,6 +71,7 @@ class SearchIndex:
         *,
         top_k: int = DENSE_TOP_K,
         classifier: LinearClassifier | None = None,
+        word_classifier: WordClassifier | None = None,
     ) -> None:
         self.owners = list(owners)
         self.owner_pos = {o.id: i for i, o in enumerate(self.owners)}
@@ -79,6 +82,7 @@ class SearchIndex:
         self.starts = np.array([o.start for o in self.owners], dtype=np.int64)
         self.top_k = top_k
         self.classifier = classifier
+        self.word_classifier = word_classifier
         self.owner_of_row = np.repeat(np.arange(len(self.owners)), [o.end - o.start for o in self.owners])
 
     def signals(
@@ -93,6 +97,9 @@ class SearchIndex:
         out = []
         for i, (raw, text) in enumerate(zip(raw_texts, search_texts, strict=True)):
             out.append(self._sparse(raw, text, hidden_rows[i] if hidden_rows else set()))
+        if self.word_classifier is not None and out:
+            for s, p in zip(out, self.word_classifier.proba(list(search_texts)), strict=True):
+                s.wclf = p
         if vectors is not None:
             self.add_dense(out, vectors, hidden_rows)
         return out

@@ -17,6 +17,7 @@ from bot.knowledge.batch import Case, read_batch
 from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training, fit_calibrations
 from bot.knowledge.matcher import Matcher
+from bot.knowledge.word_classifier import WordData
 
 NONE = "none"
 
@@ -149,6 +150,7 @@ def cross_validate(
     training: Training,
     report_rows: Mapping[int, int],
     classifier_data: ClassifierData | None = None,
+    word_data: WordData | None = None,
     folds: int = 5,
 ) -> Report:
     """The fused matcher on the reports file it was built from, K-fold: for each fold, the calibration
@@ -165,7 +167,8 @@ def cross_validate(
         raise UsageError("--cv needs at least 2 folds")
     fold_of = {c.line: zlib.crc32((c.source or str(c.line)).encode()) % folds for c in cases}
     predictions: dict[int, Prediction] = {}
-    saved = (matcher.calibration, matcher.shortcut, matcher.hidden, matcher.index.classifier)
+    index = matcher.index
+    saved = (matcher.calibration, matcher.shortcut, matcher.hidden, index.classifier, index.word_classifier)
     try:
         for fold in range(folds):
             held = [c for c in cases if fold_of[c.line] == fold]
@@ -177,11 +180,13 @@ def cross_validate(
             matcher.calibration, matcher.shortcut = calibrations["fused"], calibrations["without_dense"]
             matcher.hidden = {report_rows[line] for line in held_lines}
             if classifier_data is not None:
-                matcher.index.classifier = classifier_data.without_reports(held_lines)
+                index.classifier = classifier_data.without_reports(held_lines)
+            if word_data is not None:
+                index.word_classifier = word_data.without_reports(held_lines)
             for case, result in zip(held, matcher.match_many([c.text for c in held]), strict=True):
                 predictions[case.line] = Prediction(result.confident, tuple(m.runbook for m in result.matches))
     finally:
-        matcher.calibration, matcher.shortcut, matcher.hidden, matcher.index.classifier = saved
+        matcher.calibration, matcher.shortcut, matcher.hidden, index.classifier, index.word_classifier = saved
     return score(f"fused, {folds}-fold cross-validated", cases, [predictions[c.line] for c in cases])
 
 

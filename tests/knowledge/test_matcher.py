@@ -91,8 +91,8 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results])
-    # measured 0.970 / 1.000 / 0.872 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.95, report.misses
+    # measured 0.980 / 1.000 / 0.872 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.96, report.misses
     assert report.top3_rate >= 0.98, report.misses
     assert report.abstention_rate >= 0.85, report.misses
 
@@ -105,15 +105,20 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
     from bot.wiring import App
 
     app = App(Settings(knowledge=knowledge_settings))
-    training, report_rows, classifier_data = app.training()
+    training, report_rows, classifier_data, word_data = app.training()
     report = cross_validate(
-        app.matcher, str(REPORTS), training=training, report_rows=report_rows, classifier_data=classifier_data
+        app.matcher,
+        str(REPORTS),
+        training=training,
+        report_rows=report_rows,
+        classifier_data=classifier_data,
+        word_data=word_data,
     )
-    assert report.cni_cases >= 250 and report.none_cases >= 90
-    # measured 0.813 / 0.952 / 0.922 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.79, report.misses
-    assert report.top3_rate >= 0.93, report.misses
-    assert report.abstention_rate >= 0.90, report.misses
+    assert report.cni_cases >= 340 and report.none_cases >= 145
+    # measured 0.781 / 0.968 / 0.932 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.76, report.misses
+    assert report.top3_rate >= 0.948, report.misses
+    assert report.abstention_rate >= 0.912, report.misses
 
 
 def test_the_development_set_shares_no_text_with_the_eval_set() -> None:
