@@ -23,6 +23,7 @@ from bot.services.conversation import (
     ProposalReply,
     QuitReply,
     Reply,
+    ReportReply,
     RunbookListReply,
     RunbookReply,
 )
@@ -261,6 +262,10 @@ def render_reply(reply: Reply) -> RenderableType:
         if reply.refused:
             return Group(Text(f"refused: {reply.refused}", style="yellow"), text)
         return text
+    if isinstance(reply, ReportReply):
+        from bot.reporting.text import report_text
+
+        return Text(report_text(reply.view, timezone=reply.timezone))
     if isinstance(reply, ErrorReply):
         return Text(f"error: {reply.message}", style="red")
     if isinstance(reply, QuitReply):

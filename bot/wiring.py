@@ -230,7 +230,12 @@ class App:
 
     @cached_property
     def conversation(self) -> Conversation:
-        return Conversation(answering=self.answering, probing=self.probing, remediation=lambda: self.remediation)
+        return Conversation(
+            answering=self.answering,
+            probing=self.probing,
+            remediation=lambda: self.remediation,
+            reports=lambda: self.reports(),
+        )
 
     # -- remediation --------------------------------------------------------------------------------
 

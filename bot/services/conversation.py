@@ -16,11 +16,13 @@ from bot.probes.registry import ALIASES
 from bot.services.answers import Answer, Answering
 
 if TYPE_CHECKING:
+    from bot.reporting.ipam import IpamReportView
     from bot.services.probing import Probing
     from bot.services.remediation import ProposalView, Remediation
+    from bot.services.reports import Reports
 
 HELP = """Paste an error (a kubelet event, a CNI log line, or a sentence) and press Enter.
-Commands: list | show ID | probe list | probe ID | probe all | probe for RUNBOOK_ID | help | quit
+Commands: list | show ID | probe list | probe ID | probe all | probe for RUNBOOK_ID | report ipam | help | quit
 Remediation: fix ACTION [key=value ...] [as USER] | approve PROPOSAL [as USER] | reject PROPOSAL [as USER]"""
 REMEDIATION_COMMANDS = ("fix", "approve", "reject")
 
@@ -65,6 +67,12 @@ class ProposalReply:
 
 
 @dataclass(frozen=True)
+class ReportReply:
+    view: IpamReportView
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
 class ErrorReply:
     message: str
 
@@ -82,6 +90,7 @@ Reply = (
     | ProbeReply
     | AnswerReply
     | ProposalReply
+    | ReportReply
     | ErrorReply
     | QuitReply
 )
@@ -105,6 +114,8 @@ def is_command(line: str) -> bool:
         return n == 1
     if head == "show":
         return n == 2 and bool(RUNBOOK_ID.match(words[1]))
+    if head == "report":
+        return n == 2 and words[1] == "ipam"
     if head == "probe":
         if n == 2:
             return words[1] in PROBE_TARGETS
@@ -119,11 +130,17 @@ def is_command(line: str) -> bool:
 
 class Conversation:
     def __init__(
-        self, *, answering: Answering, probing: Probing, remediation: Callable[[], Remediation] | None = None
+        self,
+        *,
+        answering: Answering,
+        probing: Probing,
+        remediation: Callable[[], Remediation] | None = None,
+        reports: Callable[[], Reports] | None = None,
     ) -> None:
         self.answering = answering
         self.probing = probing
         self.remediation = remediation
+        self.reports = reports
 
     def reply(self, text: str, *, user: str = "") -> Reply:
         """`user` is who is typing, for remediation commands that do not say `as USER`."""
@@ -165,6 +182,11 @@ class Conversation:
             return RunbookListReply(tuple(self.answering.runbooks()))
         if head == "show":
             return RunbookReply(self.answering.runbook(words[1]))
+        if head == "report":
+            if self.reports is None:
+                return ErrorReply("reports are not available here")
+            reports = self.reports()
+            return ReportReply(reports.take(reports.target()), reports.settings.timezone)
         if words[1] == "list":
             return ProbeListReply(PROBE_DESCRIPTIONS)
         ids = self.probing.ids_for(words[1], words[2] if len(words) > 2 else None)

@@ -57,9 +57,28 @@ def test_the_console_and_the_cli_give_the_same_answer() -> None:
     assert strip_port and "\n".join(strip_port) in console_probe.stdout.decode()
 
 
+def test_report_ipam_in_the_console_reports_and_keeps_history(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CNIBOT_") and k != "KUBECONFIG"}
+    env |= {"HOME": str(tmp_path), "CNIBOT_DB": str(tmp_path / "cnibot.db")}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "console", "--sim", "ipam-exhausted"],
+        input=b"report ipam\nreport ipam\n",
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert out.count("IPAM usage report: SIMULATED cluster 'ipam-exhausted'") == 2
+    assert "history: 0 earlier snapshot(s)" in out and "history: 1 earlier snapshot(s)" in out
+
+
 @pytest.mark.parametrize(
     ("line", "command"),
     [
+        ("report ipam", True),
+        ("report ipam usage is high", False),
         ("probe all", True),
         ("probe for mtu-mismatch", True),
         ("probe ipam", True),
