@@ -63,6 +63,7 @@ class LeaseElector:
         self._name, self._namespace = name, namespace
         self.leader = False
         self._previous_renewal: float | None = None
+        self._last_error = ""  # said once, not every 5 s, until it changes or the Lease is held again
 
     def _send(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         data = send(self._api, method, path, settings=self._settings, server=self._server, role=LEASE_ROLE, body=body)
@@ -108,7 +109,9 @@ class LeaseElector:
         except ConflictError:
             return self._became(False)
         except ClusterError as exc:
-            log.warning("leader election: %s", exc.message)
+            if exc.message != self._last_error:
+                log.warning("leader election: %s (this replica posts no report until it holds the Lease)", exc.message)
+                self._last_error = exc.message
             return self._became(False)
 
     def previous_renewal(self) -> float | None:
@@ -139,6 +142,8 @@ class LeaseElector:
             return None
 
     def _became(self, leading: bool) -> bool:
+        if leading:
+            self._last_error = ""
         if leading != self.leader:
             log.info("leader election: %s %s the Lease %s", self.identity, "holds" if leading else "lost", self._path)
         self.leader = leading

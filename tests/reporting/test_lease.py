@@ -54,3 +54,16 @@ def test_the_store_records_a_scheduled_run_once_and_an_alert_level_only_on_chang
     store.record_snapshot(cluster="prod", at=100.0, data={"n": 1}, keep_seconds=50)
     store.record_snapshot(cluster="prod", at=200.0, data={"n": 2}, keep_seconds=50)
     assert store.snapshots(cluster="prod", before=300.0) == [{"n": 2}]  # the old one fell out of retention
+
+
+def test_an_apiserver_that_refuses_the_lease_is_said_once_and_no_one_leads(tmp_path: Path, caplog) -> None:
+    import logging
+
+    with SimCluster(build_scenario("healthy")) as sim:
+        settings = ClusterSettings(kubeconfig=str(sim.write_kubeconfig(tmp_path / "kc")), home=tmp_path)
+        elector = open_elector(settings, namespace="cnibot", name="l", identity="a")
+    # the apiserver is gone: connection refused, round after round
+    with caplog.at_level(logging.WARNING, logger="bot.cluster.lease"):
+        assert not any(elector.try_lead() for _ in range(5))
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "posts no report" in warnings[0].getMessage()
