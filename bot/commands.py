@@ -348,7 +348,7 @@ def report(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"--png {args.png}: cannot write it ({exc.strerror or exc})") from None
     if poster is not None:
-        _post_report(poster, settings.channel, view, chart)
+        poster.post_report(settings.channel, view, chart)  # a refused post: PostError, one line
     if args.json:
         print(json.dumps(view.to_json(), ensure_ascii=False))
     else:
@@ -358,18 +358,6 @@ def report(args: argparse.Namespace) -> int:
         if poster is not None:
             print(f"posted to {settings.channel}", file=sys.stderr)
     return 0
-
-
-def _post_report(poster: object, channel: str, view: object, chart: bytes | None) -> None:
-    from bot.domain.errors import CnibotError
-
-    try:
-        poster.post_report(channel, view, chart)  # type: ignore[attr-defined]
-    except CnibotError:
-        raise
-    except Exception as exc:  # slack_sdk's errors: one line, not a traceback
-        detail = getattr(getattr(exc, "response", None), "get", lambda *_: None)("error") or exc
-        raise CnibotError(f"the report could not be posted to {channel}: {detail}") from None
 
 
 def _report_schedule(args: argparse.Namespace) -> int:

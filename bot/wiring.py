@@ -234,7 +234,7 @@ class App:
             answering=self.answering,
             probing=self.probing,
             remediation=lambda: self.remediation,
-            reports=lambda: self.reports(),
+            reports=self.reports,
         )
 
     # -- remediation --------------------------------------------------------------------------------

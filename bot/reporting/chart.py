@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.reporting.ipam import DAY, IpamReportView
+from bot.reporting.text import simulated_marker
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 10.0, 5.0, 100  # 1000 x 500 pixels: readable in a Slack preview
 MAX_POOLS = 6  # the fullest; a chart with more lines is not read
@@ -73,7 +74,7 @@ def render_chart(view: IpamReportView, *, timezone: str = "UTC") -> bytes:
     axes.set_ylim(0, 105)
     axes.set_xlim(when(first - DAY / 4), when(horizon))
     axes.set_ylabel("pool utilization (%)")
-    simulated = " (SIMULATED)" if view.snapshot.simulated and "SIMULATED" not in view.snapshot.cluster else ""
+    simulated = simulated_marker(view.snapshot.cluster, view.snapshot.simulated)
     axes.set_title(
         f"IPAM usage: {view.snapshot.cluster}{simulated}, {datetime.fromtimestamp(now, zone):%Y-%m-%d %H:%M %Z}",
         fontsize=11,

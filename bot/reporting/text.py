@@ -76,8 +76,13 @@ def blocks_phrase(view: IpamReportView) -> str:
     )
 
 
+def simulated_marker(cluster: str, simulated: bool) -> str:
+    """ " (SIMULATED cluster)" after a simulated cluster's name, unless the name already says so."""
+    return " (SIMULATED cluster)" if simulated and "SIMULATED" not in cluster else ""
+
+
 def headline(view: IpamReportView, timezone: str) -> str:
-    simulated = " (SIMULATED cluster)" if view.snapshot.simulated and "SIMULATED" not in view.snapshot.cluster else ""
+    simulated = simulated_marker(view.snapshot.cluster, view.snapshot.simulated)
     return (
         f"IPAM usage report: {view.snapshot.cluster}{simulated}, {view.snapshot.backend or 'unknown backend'}, "
         f"{when(view.snapshot.at, timezone)}: {LEVEL_WORD[view.level]}"

@@ -27,6 +27,10 @@ class ReportError(CnibotError):
     """The report could not be made (the cluster could not be read); the message says why in one line."""
 
 
+class PostError(CnibotError):
+    """Slack did not take a post; the message says why in one line."""
+
+
 @dataclass(frozen=True)
 class ReportTarget:
     """One cluster to report on: the name shown (and the key of its history) and its probing service."""
@@ -215,10 +219,18 @@ class Reports:
                 previous = self._store().change_alert_level(cluster=target.name, pool=str(pool["name"]), level=level)
                 if previous is None:
                     continue
-                alert = PoolAlert(
-                    target.name, str(pool["name"]), str(pool.get("cidr") or ""), level, previous, allocated, capacity
+                changed.append(
+                    PoolAlert(
+                        target.name,
+                        str(pool["name"]),
+                        str(pool.get("cidr") or ""),
+                        level,
+                        previous,
+                        allocated,
+                        capacity,
+                        simulated,
+                    )
                 )
-                changed.append(PoolAlert(**{**alert.__dict__, "simulated": simulated}))
         if changed and self.settings.channel and self._poster is not None:
             poster = self._poster()
             for alert in changed:

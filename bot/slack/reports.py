@@ -4,13 +4,14 @@ files_upload_v2, and buttons into the runbook and the release-leaked-ips proposa
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.reporting import text
 from bot.reporting.ipam import IpamReportView
-from bot.services.reports import PoolAlert
+from bot.services.reports import PoolAlert, PostError
 from bot.slack.blocks import PROPOSE, SHOW_RUNBOOK, STATUS_EMOJI, Block, _button, button_value, context, section
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def report_blocks(view: IpamReportView, *, timezone: str) -> tuple[list[Block], 
 
 
 def alert_blocks(alert: PoolAlert) -> tuple[list[Block], str]:
-    simulated = " (SIMULATED cluster)" if alert.simulated and "SIMULATED" not in alert.cluster else ""
+    simulated = text.simulated_marker(alert.cluster, alert.simulated)
     direction = "back to" if alert.level == "ok" else "now"
     line = (
         f"IPAM alert: pool {alert.pool} ({alert.cidr}) on {alert.cluster}{simulated} is {direction} "
@@ -72,8 +73,8 @@ def alert_blocks(alert: PoolAlert) -> tuple[list[Block], str]:
 
 
 class SlackReportPoster:
-    """Posts with the bot's WebClient (which retries on 429). Errors propagate: the report service gives
-    its claim back so that a report whose post failed is posted by the next attempt."""
+    """Posts with the bot's WebClient (which retries on 429). A post Slack refuses raises PostError (one
+    line): the report service gives its claim back so that the next attempt posts it, and the CLI says it."""
 
     def __init__(self, client: WebClient, *, timezone: str) -> None:
         self.client = client
@@ -81,7 +82,7 @@ class SlackReportPoster:
 
     def post_report(self, channel: str, view: IpamReportView, chart: bytes | None) -> None:
         reply, fallback = report_blocks(view, timezone=self.timezone)
-        posted = self.client.chat_postMessage(channel=channel, blocks=reply, text=fallback)
+        posted = self._post(channel, "report", blocks=reply, text=fallback)
         if chart is None:
             return
         stamp = text.when(view.snapshot.at, self.timezone, "%Y%m%d-%H%M")
@@ -100,7 +101,15 @@ class SlackReportPoster:
 
     def post_alert(self, channel: str, alert: PoolAlert) -> None:
         reply, fallback = alert_blocks(alert)
-        self.client.chat_postMessage(channel=channel, blocks=reply, text=fallback)
+        self._post(channel, "alert", blocks=reply, text=fallback)
 
     def post_failure(self, channel: str, cluster: str, message: str) -> None:
-        self.client.chat_postMessage(channel=channel, text=f":x: The IPAM report could not be made. {message}")
+        self._post(channel, "failure notice", text=f":x: The IPAM report could not be made. {message}")
+
+    def _post(self, channel: str, what: str, **message: Any) -> Any:
+        try:
+            return self.client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            raise PostError(f"the {what} could not be posted to {channel}: {exc.response.get('error', exc)}") from exc
+        except Exception as exc:  # the transport: refused, reset, timed out
+            raise PostError(f"the {what} could not be posted to {channel}: {exc}") from exc
