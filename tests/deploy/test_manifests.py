@@ -17,19 +17,6 @@ from bot.cli import build_parser
 from bot.config import KNOWN_SETTINGS, Settings
 from tests.deploy.manifests import DEPLOY, NOT_RESOURCES, REMEDIATOR, ROOT, build, load_documents, pod_spec, the
 
-# the report and leader-election settings (the scheduled-reports issue), valid names besides KNOWN_SETTINGS
-REPORT_SETTINGS = {
-    "CNIBOT_REPORT_CHANNEL",
-    "CNIBOT_REPORT_SCHEDULE",
-    "CNIBOT_TIMEZONE",
-    "CNIBOT_REPORT_WARNING",
-    "CNIBOT_REPORT_CRITICAL",
-    "CNIBOT_REPORT_RETENTION_DAYS",
-    "CNIBOT_ALERT_INTERVAL",
-    "CNIBOT_LEADER_ELECTION",
-    "CNIBOT_LEASE_NAMESPACE",
-    "CNIBOT_LEASE_NAME",
-}
 SLACK_SECRETS = {"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"}
 BASE, HA = build(DEPLOY), build(DEPLOY / "ha")
 TEMPLATE = load_documents(DEPLOY / "secret.template.yaml")
@@ -151,7 +138,7 @@ def secret() -> dict[str, Any]:
 
 def test_settings_are_known_names_that_the_bot_accepts_and_the_tokens_are_only_in_the_secret() -> None:
     data = the(BASE, "ConfigMap", "cnibot-settings")["data"]
-    assert set(data) <= (KNOWN_SETTINGS | REPORT_SETTINGS) - SLACK_SECRETS, set(data) - KNOWN_SETTINGS - REPORT_SETTINGS
+    assert set(data) <= KNOWN_SETTINGS - SLACK_SECRETS, set(data) - KNOWN_SETTINGS
     settings = Settings.from_env(data)
     namespace, account = REMEDIATOR
     assert settings.remediation.impersonate == f"system:serviceaccount:{namespace}:{account}"
