@@ -9,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,36 +34,42 @@ sim.stop()
 """
 
 
+@contextmanager
+def scaled_apiserver(scratch: Path) -> Iterator[Path]:
+    """The scaled simulated apiserver in a process of its own while the block runs; yields its kubeconfig."""
+    kubeconfig = scratch / "kubeconfig"
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER.format(nodes=NODES, pods=PODS, blocks=BLOCKS), str(kubeconfig)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        yield kubeconfig
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
 def main() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as scratch:
-        kubeconfig = Path(scratch) / "kubeconfig"
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVER.format(nodes=NODES, pods=PODS, blocks=BLOCKS), str(kubeconfig)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+    with tempfile.TemporaryDirectory() as scratch, scaled_apiserver(Path(scratch)) as kubeconfig:
+        # the index must be current so the run measures probes, not an index build
+        subprocess.run([str(ROOT / ".venv/bin/cnibot"), "index", "build", "--quiet"], check=True, cwd=ROOT)
+        timing = Path(scratch) / "time.txt"
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                *("/usr/bin/time", "-o", str(timing), "-f", "%U %S %e %M"),
+                *(str(ROOT / ".venv/bin/cnibot"), "probe", "all", "--json", "--kubeconfig", str(kubeconfig)),
+            ],
+            capture_output=True,
             cwd=ROOT,
-            text=True,
         )
-        try:
-            assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-            # the index must be current so the run measures probes, not an index build
-            subprocess.run([str(ROOT / ".venv/bin/cnibot"), "index", "build", "--quiet"], check=True, cwd=ROOT)
-            timing = Path(scratch) / "time.txt"
-            started = time.perf_counter()
-            done = subprocess.run(
-                [
-                    *("/usr/bin/time", "-o", str(timing), "-f", "%U %S %e %M"),
-                    *(str(ROOT / ".venv/bin/cnibot"), "probe", "all", "--json", "--kubeconfig", str(kubeconfig)),
-                ],
-                capture_output=True,
-                cwd=ROOT,
-            )
-            wall = time.perf_counter() - started
-            user, system, elapsed, peak_kib = timing.read_text().split()[-4:]
-        finally:
-            if server.stdin:
-                server.stdin.close()
-            server.wait(timeout=30)
+        wall = time.perf_counter() - started
+        user, system, elapsed, peak_kib = timing.read_text().split()[-4:]
     if done.returncode != 0:
         raise SystemExit(done.stderr.decode())
     document = json.loads(done.stdout)

@@ -14,7 +14,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import save
-from bench.probe_scale import BLOCKS, NODES, PODS, SERVER
+from bench.probe_scale import BLOCKS, NODES, PODS, scaled_apiserver
 
 ROOT = Path(__file__).resolve().parent.parent
 CNIBOT = str(ROOT / ".venv/bin/cnibot")
@@ -41,30 +41,16 @@ def measured(args: list[str], scratch: Path, env: dict[str, str]) -> tuple[dict[
 def main() -> dict[str, Any]:
     import os
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scaled_apiserver(Path(tmp)) as kubeconfig:
         scratch = Path(tmp)
-        kubeconfig = scratch / "kubeconfig"
         env = {**os.environ, "CNIBOT_DB": str(scratch / "cnibot.db"), "HOME": str(scratch)}
-        server = subprocess.Popen(
-            [sys.executable, "-c", SERVER.format(nodes=NODES, pods=PODS, blocks=BLOCKS), str(kubeconfig)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-            cluster = ["--kubeconfig", str(kubeconfig)]
-            chart = scratch / "chart.png"
-            report, out = measured(["report", "ipam", "--json", "--png", str(chart), *cluster], scratch, env)
-            document = json.loads(out)
-            report["chart_bytes"] = chart.stat().st_size
-            light, _ = measured(["probe", "ipam.pools", "--json", *cluster], scratch, env)
-            full, _ = measured(["probe", "ipam.usage", "--json", *cluster], scratch, env)
-        finally:
-            if server.stdin:
-                server.stdin.close()
-            server.wait(timeout=30)
+        cluster = ["--kubeconfig", str(kubeconfig)]
+        chart = scratch / "chart.png"
+        report, out = measured(["report", "ipam", "--json", "--png", str(chart), *cluster], scratch, env)
+        document = json.loads(out)
+        report["chart_bytes"] = chart.stat().st_size
+        light, _ = measured(["probe", "ipam.pools", "--json", *cluster], scratch, env)
+        full, _ = measured(["probe", "ipam.usage", "--json", *cluster], scratch, env)
     result = {
         "cluster": {"nodes": NODES, "pods": PODS, "ipam_blocks": BLOCKS},
         "report_ipam_with_chart": report,
