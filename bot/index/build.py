@@ -23,7 +23,7 @@ from bot.domain.errors import IndexUnavailableError
 from bot.domain.runbook import Lookalike, Runbook
 from bot.knowledge.classifier import TRAINING_KINDS as CLASSIFIER_KINDS
 from bot.knowledge.classifier import ClassifierData, LinearClassifier, train_classifier
-from bot.knowledge.fusion import Training, features, fit_calibrations
+from bot.knowledge.fusion import Training, fit_calibrations
 from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, WORDS, source_hashes
 from bot.knowledge.batch import read_batch
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, read_lookalikes, read_runbooks
@@ -261,7 +261,7 @@ def training_rows(
             s.wclf = word_proba[row]
     n = len(index.owners)
     return Training(
-        x=np.vstack([features(s.sig, s.lex, s.dense, s.clf, s.wclf) for s in signals]),
+        x=np.vstack([s.features() for s in signals]),
         y=np.concatenate([np.eye(n)[t] for t in truth]),
         query=np.repeat(np.arange(len(rows)), n),
         report=np.array([passages[i].report for i in rows], dtype=np.int64),

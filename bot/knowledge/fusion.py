@@ -29,6 +29,7 @@ FEATURES = (
     "clf_margin",
     "wclf",
     "wclf_margin",
+    "outside",
 )
 SIGNALS = {
     "signatures": ("sig", "sig_margin"),
@@ -61,10 +62,20 @@ def _is_first(values: Array) -> Array:
     return first
 
 
-def features(sig: Array, lex: Array, dense: Array, clf: Array | None = None, wclf: Array | None = None) -> Array:
+def features(
+    sig: Array,
+    lex: Array,
+    dense: Array,
+    clf: Array | None = None,
+    wclf: Array | None = None,
+    outside: Array | None = None,
+) -> Array:
     """Per-candidate feature matrix (candidates x FEATURES) from each signal's per-candidate best:
-    each signal's value and its margin over the best other candidate, and how many of the three signals
-    rank the candidate first (agreement)."""
+    each signal's value and its margin over the best other candidate, how many of the three signals
+    rank the candidate first (agreement), and `outside`: 1 for the candidate that stands for "not a
+    pod-network problem" (the real non-CNI reports). That last one is the outside option's intercept in
+    the conditional logit: how likely "none of these" is before any evidence, which a softmax over
+    candidates cannot learn from the candidates' signals alone."""
     lex_top = float(lex.max()) if lex.size else 0.0
     lex_rel = lex / lex_top if lex_top > 0 else np.zeros_like(lex)
     clf = np.zeros_like(dense) if clf is None else clf
@@ -83,6 +94,7 @@ def features(sig: Array, lex: Array, dense: Array, clf: Array | None = None, wcl
             _margins(clf),
             wclf,
             _margins(wclf),
+            np.zeros_like(dense) if outside is None else outside,
         ]
     )
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.domain.match import ErrorGroup, LookalikeMatch, MatchResult, RunbookMatch
-from bot.knowledge.fusion import Calibration, features
+from bot.knowledge.fusion import Calibration
 from bot.knowledge.long_paste import error_lines, is_long
 from bot.knowledge.normalize import normalize
 from bot.knowledge.search import Owner, SearchIndex, Signals
@@ -75,7 +75,7 @@ class Matcher:
         scored: dict[int, np.ndarray[Any, np.dtype[np.float64]]] = {}
         if self.shortcut is not None:
             for i, s in enumerate(signals):
-                scores = self.shortcut.score(features(s.sig, s.lex, s.dense))
+                scores = self.shortcut.score(s.features())
                 top = int(np.argmax(scores))
                 if scores[top] >= SHORTCUT_SCORE and s.sig[top] >= SHORTCUT_SIGNATURE:
                     scored[i] = scores
@@ -88,7 +88,7 @@ class Matcher:
             )
             for i in rest:
                 s = signals[i]
-                scored[i] = self.calibration.score(features(s.sig, s.lex, s.dense, s.clf, s.wclf))
+                scored[i] = self.calibration.score(s.features())
         return [(signals[i], scored[i]) for i in range(len(raws))]
 
     def match(self, text: str) -> MatchResult:

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from bot.knowledge.classifier import LinearClassifier
+from bot.knowledge.fusion import features
+from bot.knowledge.passages import REPORTED_NOT_CNI
 from bot.knowledge.signatures import SignatureHit, SignatureSet, flatten
 from bot.knowledge.tokens import tokenize
 from bot.knowledge.word_classifier import WordClassifier
@@ -46,6 +48,11 @@ class Signals:
     owners: Sequence[Owner]
     clf: FloatArray | None = None  # the classifier's probability per owner, when the paste was embedded
     wclf: FloatArray | None = None  # the word classifier's probability per owner
+
+    def features(self) -> FloatArray:
+        """The fusion's feature matrix for this query (candidates x FEATURES)."""
+        outside = np.array([o.id == REPORTED_NOT_CNI for o in self.owners], dtype=np.float64)
+        return features(self.sig, self.lex, self.dense, self.clf, self.wclf, outside)
 
     def lex_row(self, owner_index: int) -> int | None:
         """The owner's best BM25 passage row, computed only for the few owners an answer explains."""
