@@ -10,10 +10,11 @@ import sqlite3
 import shutil
 import sys
 import time
+import zlib
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -67,18 +68,22 @@ def load_sources(runbooks_dir: Path) -> tuple[list[Runbook], list[Lookalike]]:
     return runbooks, lookalikes
 
 
-def load_reports(runbooks_dir: Path, runbook_ids: set[str]) -> dict[str, list[tuple[int, str]]]:
-    """The labelled real reports by runbook id (or "none"); an absent file means none."""
+def load_reports(runbooks_dir: Path, runbook_ids: set[str]) -> tuple[dict[str, list[tuple[int, str]]], dict[int, str]]:
+    """The labelled real reports by runbook id (or "none"), and each report line's thread; an absent
+    file means none."""
     path = runbooks_dir / REPORTS_FILE
     if not path.is_file():
-        return {}
+        return {}, {}
     reports: dict[str, list[tuple[int, str]]] = {}
+    threads: dict[int, str] = {}
     for case in read_batch(str(path), labelled=True):
         label = case.expect or ""
         if label != "none" and label not in runbook_ids:
             raise IndexUnavailableError(f"cannot build the index: {path}:{case.line}: no runbook {label!r}")
         reports.setdefault(label, []).append((case.line, case.text))
-    return reports
+        if case.source:
+            threads[case.line] = case.source
+    return reports, threads
 
 
 def step_text(step: Any) -> str:
@@ -213,17 +218,44 @@ def cross_fitted(
     query_rows: list[int],
     train: Callable[[np.ndarray[Any, Any]], Any],
     predict: Callable[[Any, list[int]], Any],
+    fold_of: Callable[[int], int],
 ) -> dict[int, Any]:
     """For each training query (a passage row), a classifier's probabilities from a model that did not
-    train on that passage: the calibration must learn how the classifier does on text it has not seen.
-    `train(keep)` fits on the training rows `keep` selects; `predict(model, rows)` scores passage rows."""
+    train on that passage, nor on any report of the same thread: the calibration must learn how the
+    classifier does on text it has not seen. `train(keep)` fits on the training rows `keep` selects;
+    `predict(model, rows)` scores passage rows; `fold_of(row)` puts a passage row in its fold."""
     out: dict[int, Any] = {}
+    trained_folds = np.array([fold_of(int(r)) for r in trained_rows], dtype=np.int64)
     for fold in range(CROSS_FIT_FOLDS):
-        model = train(trained_rows % CROSS_FIT_FOLDS != fold)
-        mine = [r for r in query_rows if r % CROSS_FIT_FOLDS == fold]
+        mine = [r for r in query_rows if fold_of(r) == fold]
         if mine:
+            model = train(trained_folds != fold)
             out.update(zip(mine, predict(model, mine), strict=True))
     return out
+
+
+class ThreadFolds:
+    """Which passages tell of the same incident. Two reports from one thread are one incident told
+    twice: scoring one as a query while the other stays findable (or in the classifier's training)
+    flatters every signal, and a calibration fitted on flattered signals trusts them too much on new
+    text. So a report query hides its whole thread, and cross-fitting folds by thread, as `eval --cv`
+    does."""
+
+    def __init__(self, passages: list[Passage], threads: Mapping[int, str]) -> None:
+        self.key = {
+            row: threads.get(p.report) or f"line {p.report}" for row, p in enumerate(passages) if p.kind == "report"
+        }
+        self.rows_of: dict[str, set[int]] = {}
+        for row, key in self.key.items():
+            self.rows_of.setdefault(key, set()).add(row)
+
+    def hidden(self, row: int) -> set[int]:
+        key = self.key.get(row)
+        return self.rows_of[key] if key is not None else {row}
+
+    def fold(self, row: int) -> int:
+        key = self.key.get(row)
+        return row % CROSS_FIT_FOLDS if key is None else zlib.crc32(key.encode()) % CROSS_FIT_FOLDS
 
 
 def training_rows(
@@ -232,17 +264,19 @@ def training_rows(
     vectors: np.ndarray[Any, np.dtype[np.float32]],
     clf_data: ClassifierData | None = None,
     words: WordData | None = None,
+    threads: Mapping[int, str] | None = None,
 ) -> Training:
-    """Every sample, symptom and real report scored as a query with its own passage hidden, so that no
-    query can find itself."""
+    """Every sample, symptom and real report scored as a query with its own passage hidden (a report:
+    its whole thread), so that no query can find itself."""
     rows = [i for i, p in enumerate(passages) if p.kind in TRAINING_KINDS]
+    folds = ThreadFolds(passages, threads or {})
     owner_index = {o.id: i for i, o in enumerate(index.owners)}
     truth = [owner_index[p.owner.removeprefix(LOOKALIKE_PREFIX)] for p in (passages[i] for i in rows)]
     signals = index.signals(
         [passages[i].text for i in rows],
         [passages[i].search_text for i in rows],
         vectors[rows],
-        hidden_rows=[{i} for i in rows],
+        hidden_rows=[folds.hidden(i) for i in rows],
     )
     if clf_data is not None:
         proba = cross_fitted(
@@ -250,12 +284,17 @@ def training_rows(
             rows,
             lambda keep: train_classifier(clf_data.vectors[keep], clf_data.owners[keep], clf_data.n_owners),
             lambda model, mine: model.proba(vectors[mine]),
+            folds.fold,
         )
         for row, s in zip(rows, signals, strict=True):
             s.clf = proba[row]
     if words is not None:
         word_proba = cross_fitted(
-            words.rows, rows, words.train, lambda model, mine: model.proba([passages[r].search_text for r in mine])
+            words.rows,
+            rows,
+            words.train,
+            lambda model, mine: model.proba([passages[r].search_text for r in mine]),
+            folds.fold,
         )
         for row, s in zip(rows, signals, strict=True):
             s.wclf = word_proba[row]
@@ -271,7 +310,8 @@ def training_rows(
 def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress: bool = True) -> BuildReport:
     started = time.perf_counter()
     runbooks, lookalikes = load_sources(runbooks_dir)
-    passages = build_passages(runbooks, lookalikes, load_reports(runbooks_dir, {rb.id for rb in runbooks}))
+    reports, threads = load_reports(runbooks_dir, {rb.id for rb in runbooks})
+    passages = build_passages(runbooks, lookalikes, reports)
     if not passages:
         raise IndexUnavailableError("cannot build the index: the runbooks yield no passages")
     owners = owners_of(passages, runbooks, lookalikes)
@@ -318,7 +358,7 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
             classifier=classifier,
         )
         # the training queries get cross-fitted word probabilities, not the full model's
-        training = training_rows(index, passages, vectors, clf_data, words)
+        training = training_rows(index, passages, vectors, clf_data, words, threads)
         save_training(training, staging / TRAINING)
         calibrations, n_queries = fit_calibrations(training), len(training.report)
         manifest = {
