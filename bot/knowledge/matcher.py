@@ -178,11 +178,12 @@ class Matcher:
                     f"(similarity {signals.dense[owner_index]:.2f})"
                 )
             if lex_row is not None and lex_row in texts:
-                shared = [
-                    spelled[t]
+                common = [
+                    t
                     for t in dict.fromkeys(tokenize(texts[lex_row].search_text))
-                    if t in query_tokens and t in spelled and t not in STOPWORDS
+                    if t in query_tokens and t not in STOPWORDS
                 ]
+                shared = [spelled[t] for t in common if t in spelled] + _cjk_phrases(query, set(common))
                 if shared:
                     parts.append("shares the words " + ", ".join(shared[:8]))
             return "; ".join(parts) or "weak overall similarity only"
@@ -254,16 +255,33 @@ class Matcher:
 _WHOLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|[\u3400-\u9fff]+")
 
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
 def _spellings(query: str) -> dict[str, str]:
     """Lower-case token -> the word as the paste spells it; only whole words, so a camelCase part
-    ("sand" of "SandBox") is never shown as a word the user wrote."""
+    ("sand" of "SandBox") is never shown as a word the user wrote. Chinese is shown by _cjk_phrases."""
     spelled: dict[str, str] = {}
     for word in _WHOLE_WORD.findall(query):
-        spelled.setdefault(word.lower(), word)
-        for token in tokenize(word):
-            if len(token) > 1 and not word.isascii():
-                spelled.setdefault(token, token)  # CJK bigrams are words of their own
+        if word.isascii():
+            spelled.setdefault(word.lower(), word)
     return spelled
+
+
+def _cjk_phrases(query: str, shared: set[str]) -> list[str]:
+    """The stretches of the paste's Chinese that a passage shares, as the paste writes them: search sees
+    character pairs ("节点", "点上"), a reader wants the phrase ("节点上")."""
+    phrases: list[str] = []
+    for run in _CJK.findall(query):
+        start = None
+        for i in range(len(run)):
+            inside = i + 1 < len(run) and run[i : i + 2] in shared
+            if inside and start is None:
+                start = i
+            elif not inside and start is not None:
+                phrases.append(run[start : i + 1])
+                start = None
+    return list(dict.fromkeys(phrases))
 
 
 _PEOPLE = frozenset({"operator", "user", "application", "browser"})

@@ -186,3 +186,12 @@ def test_explanations_are_words_not_regexes(matcher) -> None:
     assert '"failed to request 1 IPv4 addresses. IPAM allocated only 0" is a known error' in why
     assert "\\\\" not in why and "regex" not in why
     assert " sand," not in why and "FailedCreatePodSandBox" in why
+
+
+def test_explanations_quote_chinese_as_phrases_not_character_pairs(matcher) -> None:
+    why = matcher.match("新扩容的节点上 Pod 一直拿不到 IP").best.why
+    shared = why.split("shares the words ", 1)[1]
+    assert "节点上" in shared or "新扩容的" in shared, why
+    words = [w.strip() for w in shared.split(",")]
+    # a character pair cut out of a longer phrase ("点上" of "节点上") is never shown on its own
+    assert not [w for w in words if len(w) == 2 and any(w in longer for longer in words if longer != w)], why
