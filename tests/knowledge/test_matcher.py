@@ -91,10 +91,10 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results])
-    # measured 0.980 / 1.000 / 0.872 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.96, report.misses
+    # measured 1.000 / 1.000 / 0.897 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.98, report.misses
     assert report.top3_rate >= 0.98, report.misses
-    assert report.abstention_rate >= 0.85, report.misses
+    assert report.abstention_rate >= 0.877, report.misses
 
 
 def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settings) -> None:
@@ -114,11 +114,11 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
         classifier_data=classifier_data,
         word_data=word_data,
     )
-    assert report.cni_cases >= 340 and report.none_cases >= 145
-    # measured 0.781 / 0.968 / 0.932 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.76, report.misses
-    assert report.top3_rate >= 0.948, report.misses
-    assert report.abstention_rate >= 0.912, report.misses
+    assert report.cni_cases >= 640 and report.none_cases >= 280
+    # measured 0.812 / 0.964 / 0.926 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.792, report.misses
+    assert report.top3_rate >= 0.944, report.misses
+    assert report.abstention_rate >= 0.906, report.misses
 
 
 def test_the_development_set_shares_no_text_with_the_eval_set() -> None:
