@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="K-fold cross-validation on runbooks/reports.jsonl (the set the calibration is fitted on)",
     )
+    evaluate.add_argument(
+        "--curve", action="store_true", help="also print top-1, precision and abstention per confidence threshold"
+    )
     probe = sub.add_parser("probe", help="read-only cluster probes: list, ID, all, or for RUNBOOK_ID")
     probe.add_argument("target", help="list | all | a probe id (e.g. ipam.usage, or ipam) | for")
     probe.add_argument("runbook", nargs="?", help="with `for`: the runbook whose probes to run")

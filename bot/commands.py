@@ -231,7 +231,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in reports], indent=1, ensure_ascii=False))
     else:
-        print(render_report(reports))
+        print(render_report(reports, curve=args.curve))
     return 0
 
 

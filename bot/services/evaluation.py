@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from bot.domain.errors import UsageError
+from bot.domain.match import MatchResult
 from bot.knowledge.batch import Case, read_batch
 from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training, fit_calibrations
@@ -20,12 +21,36 @@ from bot.knowledge.matcher import Matcher
 from bot.knowledge.word_classifier import WordData
 
 NONE = "none"
+CURVE_THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
 
 
 @dataclass(frozen=True)
 class Prediction:
     confident: bool
     ranked: tuple[str, ...]
+    score: float = 0.0  # the first answer's fused score
+    not_cni: bool = False  # a look-alike (not a pod-network problem) ranked first: no answer at any threshold
+
+    def confident_at(self, threshold: float) -> bool:
+        return bool(self.ranked) and not self.not_cni and self.score >= threshold
+
+
+def prediction_of(result: MatchResult) -> Prediction:
+    ranked = tuple(m.runbook for m in result.matches)
+    score_ = result.matches[0].score if result.matches else 0.0
+    return Prediction(result.confident, ranked, score_, not_cni=result.lookalike is not None and not result.groups)
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One threshold's trade-off: recall is top-1 (CNI cases answered right), precision the share of all
+    answers given (to CNI and non-CNI text alike) that name the right runbook."""
+
+    threshold: float
+    top1: float
+    precision: float
+    abstention: float
+    answers: int
 
 
 @dataclass
@@ -39,6 +64,7 @@ class Report:
     abstained: int = 0
     misses: list[str] = field(default_factory=list)
     per_runbook: dict[str, list[int]] = field(default_factory=dict)  # runbook -> [confident top-1, cases]
+    curve: list[CurvePoint] = field(default_factory=list)
 
     @property
     def top1_rate(self) -> float:
@@ -60,6 +86,16 @@ class Report:
             "top3": round(self.top3_rate, 4),
             "abstention": round(self.abstention_rate, 4),
             "per_runbook": {k: {"top1": v[0], "cases": v[1]} for k, v in sorted(self.per_runbook.items())},
+            "curve": [
+                {
+                    "threshold": p.threshold,
+                    "top1": round(p.top1, 4),
+                    "precision": round(p.precision, 4),
+                    "abstention": round(p.abstention, 4),
+                    "answers": p.answers,
+                }
+                for p in self.curve
+            ],
             "misses": self.misses,
         }
 
@@ -88,7 +124,37 @@ def score(system: str, cases: Sequence[Case], predictions: Sequence[Prediction])
             report.misses.append(f"line {case.line}: expected {case.expect}, got {got}: {text}")
         if ok & set(p.ranked[:3]):
             report.top3 += 1
+    report.curve = threshold_curve(cases, predictions)
     return report
+
+
+def threshold_curve(
+    cases: Sequence[Case], predictions: Sequence[Prediction], thresholds: Sequence[float] = CURVE_THRESHOLDS
+) -> list[CurvePoint]:
+    """Top-1, precision and abstention as the confidence threshold moves (README, "Choosing the
+    threshold"). Long pastes answered per fault are approximated by their leading answer's score."""
+    points = []
+    for threshold in thresholds:
+        right = answers = cni = none = abstained = 0
+        for case, p in zip(cases, predictions, strict=True):
+            answered = p.confident_at(threshold)
+            answers += answered
+            if case.expect == NONE:
+                none += 1
+                abstained += not answered
+                continue
+            cni += 1
+            right += answered and p.ranked[0] in {case.expect, *case.also}
+        points.append(
+            CurvePoint(
+                threshold,
+                right / cni if cni else 0.0,
+                right / answers if answers else 1.0,
+                abstained / none if none else 0.0,
+                answers,
+            )
+        )
+    return points
 
 
 def plain_bm25(files: Sequence[Path]) -> Callable[[Sequence[str]], list[Prediction]]:
@@ -126,8 +192,7 @@ def evaluate_file(
     def predict_with(calibration: Calibration | None) -> list[Prediction]:
         if calibration is not None:
             matcher.calibration = calibration
-        results = matcher.match_many(texts)
-        return [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results]
+        return [prediction_of(r) for r in matcher.match_many(texts)]
 
     reports = [score("fused", cases, predict_with(None))]
     if signal_calibrations:
@@ -184,13 +249,13 @@ def cross_validate(
             if word_data is not None:
                 index.word_classifier = word_data.without_reports(held_lines)
             for case, result in zip(held, matcher.match_many([c.text for c in held]), strict=True):
-                predictions[case.line] = Prediction(result.confident, tuple(m.runbook for m in result.matches))
+                predictions[case.line] = prediction_of(result)
     finally:
         matcher.calibration, matcher.shortcut, matcher.hidden, index.classifier, index.word_classifier = saved
     return score(f"fused, {folds}-fold cross-validated", cases, [predictions[c.line] for c in cases])
 
 
-def render_report(reports: Sequence[Report]) -> str:
+def render_report(reports: Sequence[Report], *, curve: bool = False) -> str:
     lines = [f"{'system':<22} {'top-1':>6} {'top-3':>6} {'abstain':>8}  cases"]
     for r in reports:
         lines.append(
@@ -198,6 +263,14 @@ def render_report(reports: Sequence[Report]) -> str:
             f"{r.cni_cases} CNI + {r.none_cases} none"
         )
     fused = reports[0]
+    if curve and fused.curve:
+        lines.append(f"\nthreshold curve of {fused.system}:")
+        lines.append(f"  {'threshold':>9} {'top-1':>6} {'precision':>9} {'abstain':>8} {'answers':>8}")
+        for point in fused.curve:
+            lines.append(
+                f"  {point.threshold:>9.2f} {point.top1:>6.3f} {point.precision:>9.3f} "
+                f"{point.abstention:>8.3f} {point.answers:>8}"
+            )
     if fused.per_runbook:
         lines.append("\nper runbook (confident top-1):")
         for runbook, (hits, total) in sorted(fused.per_runbook.items()):

@@ -145,6 +145,16 @@ def test_eval_reports_rates_and_misses() -> None:
     report = json.loads(done.stdout)[0]
     assert report["system"] == "fused" and report["cases"] >= 100
     assert report["top1"] >= 0.9
+    # the curve's point at the default threshold is the report itself
+    default = next(p for p in report["curve"] if p["threshold"] == 0.4)
+    assert default["top1"] == report["top1"] and default["abstention"] == report["abstention"]
+
+
+def test_eval_curve_is_printed_on_request() -> None:
+    done = cnibot("eval", "tests/data/eval.jsonl", "--curve")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "threshold curve of fused" in out and " precision " in out
 
 
 def test_console_answers_pastes_and_commands() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.knowledge.batch import read_batch
 from bot.knowledge.loader import read_lookalikes, read_runbooks
-from bot.services.evaluation import Prediction, score
+from bot.services.evaluation import prediction_of, score
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
@@ -90,7 +90,7 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert len(cases) >= 100
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
-    report = score("fused", cases, [Prediction(r.confident, tuple(m.runbook for m in r.matches)) for r in results])
+    report = score("fused", cases, [prediction_of(r) for r in results])
     # measured 1.000 / 1.000 / 0.897 (README); held at the measured values minus 2 points
     assert report.top1_rate >= 0.98, report.misses
     assert report.top3_rate >= 0.98, report.misses
@@ -195,3 +195,25 @@ def test_explanations_quote_chinese_as_phrases_not_character_pairs(matcher) -> N
     words = [w.strip() for w in shared.split(",")]
     # a character pair cut out of a longer phrase ("点上" of "节点上") is never shown on its own
     assert not [w for w in words if len(w) == 2 and any(w in longer for longer in words if longer != w)], why
+
+
+def test_threshold_curve_counts_answers_to_non_cni_text_against_precision() -> None:
+    from bot.knowledge.batch import Case
+    from bot.services.evaluation import Prediction, threshold_curve
+
+    cases = [
+        Case(1, "a", "ipam-exhausted"),
+        Case(2, "b", "mtu-mismatch"),
+        Case(3, "c", "none"),
+        Case(4, "d", "none"),
+    ]
+    predictions = [
+        Prediction(True, ("ipam-exhausted",), 0.9),
+        Prediction(True, ("pod-cidr-conflict",), 0.5),  # wrong
+        Prediction(True, ("mtu-mismatch",), 0.45),  # an answer to non-CNI text
+        Prediction(False, ("mtu-mismatch",), 0.95, not_cni=True),  # a look-alike first: never an answer
+    ]
+    low, high = threshold_curve(cases, predictions, (0.4, 0.6))
+    assert (low.top1, low.answers, low.abstention) == (0.5, 3, 0.5)
+    assert low.precision == 1 / 3
+    assert (high.top1, high.answers, high.precision, high.abstention) == (0.5, 1, 1.0, 1.0)
