@@ -2,7 +2,8 @@
 
 The large index keeps the shipped runbooks and adds synthetic owners whose passages have real-vocabulary
 tokens and random unit vectors: it measures search cost at that size, not answer quality. Queries are the
-eval set's texts, each matched on its own (no batching), after one warm-up pass."""
+eval set's texts, each matched on its own (no batching), after one warm-up pass; and, on the shipped
+index, the development set's real reports (longer: a report of up to 100 lines is read whole)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGET_PASSAGES = 50_000
 
 
-def queries() -> list[str]:
-    return [c.text for c in read_batch(str(ROOT / "tests" / "data" / "eval.jsonl"), labelled=True)]
+def queries(path: Path = ROOT / "tests" / "data" / "eval.jsonl") -> list[str]:
+    return [c.text for c in read_batch(str(path), labelled=True)]
 
 
 def per_query_ms(matcher: Matcher, texts: list[str], rounds: int = 3) -> list[float]:
@@ -80,11 +81,14 @@ def main() -> dict[str, Any]:
     texts = queries()
     matcher = open_matcher(KnowledgeSettings(), progress=False)
     shipped = summary(per_query_ms(matcher, texts))
+    reports = queries(ROOT / "runbooks" / "reports.jsonl")
+    real = summary(per_query_ms(matcher, reports, rounds=1))
     large = enlarged(matcher, TARGET_PASSAGES)
     big = summary(per_query_ms(large, texts))
     result = {
         "queries": len(texts),
         "shipped_index": {"passages": matcher.index.size, **shipped},
+        "real_reports": {"queries": len(reports), "median_chars": sorted(map(len, reports))[len(reports) // 2], **real},
         "large_index": {"passages": large.index.size, **big},
         "unit": "ms per pasted error (wall clock, one at a time)",
     }

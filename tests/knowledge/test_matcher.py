@@ -217,3 +217,22 @@ def test_threshold_curve_counts_answers_to_non_cni_text_against_precision() -> N
     assert (low.top1, low.answers, low.abstention) == (0.5, 3, 0.5)
     assert low.precision == 1 / 3
     assert (high.top1, high.answers, high.precision, high.abstention) == (0.5, 1, 1.0, 1.0)
+
+
+def test_every_report_has_its_blind_reading_and_the_also_rule_holds() -> None:
+    """runbooks/reports.audit.jsonl reads every report again without its label; where that reader's
+    runbook differs from ours but the reader calls ours plausible, both readings count (README, Quality)."""
+    import json
+
+    audit = {}
+    for line in (REPORTS.parent / "reports.audit.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        audit[row["line"]] = row
+    cases = read_batch(str(REPORTS), labelled=True)
+    assert sorted(audit) == [c.line for c in cases]
+    for case in cases:
+        reading = audit[case.line]
+        if "none" in (case.expect, reading["best"]):
+            continue
+        if case.expect in reading["plausible"]:
+            assert reading["best"] in {case.expect, *case.also}, case.line
