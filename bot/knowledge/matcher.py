@@ -16,7 +16,7 @@ from bot.knowledge.long_paste import error_lines, is_long
 from bot.knowledge.normalize import normalize
 from bot.knowledge.search import Owner, SearchIndex, Signals
 from bot.knowledge.signatures import flatten
-from bot.knowledge.tokens import STOPWORDS, tokenize
+from bot.knowledge.tokens import CJK_RUN, STOPWORDS, tokenize
 
 MIN_MATCHES = 3
 SHOWN_MATCHES = 5
@@ -252,10 +252,7 @@ class Matcher:
         )
 
 
-_WHOLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*|[\u3400-\u9fff]+")
-
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WHOLE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
 def _spellings(query: str) -> dict[str, str]:
@@ -263,8 +260,7 @@ def _spellings(query: str) -> dict[str, str]:
     ("sand" of "SandBox") is never shown as a word the user wrote. Chinese is shown by _cjk_phrases."""
     spelled: dict[str, str] = {}
     for word in _WHOLE_WORD.findall(query):
-        if word.isascii():
-            spelled.setdefault(word.lower(), word)
+        spelled.setdefault(word.lower(), word)
     return spelled
 
 
@@ -272,7 +268,7 @@ def _cjk_phrases(query: str, shared: set[str]) -> list[str]:
     """The stretches of the paste's Chinese that a passage shares, as the paste writes them: search sees
     character pairs ("节点", "点上"), a reader wants the phrase ("节点上")."""
     phrases: list[str] = []
-    for run in _CJK.findall(query):
+    for run in CJK_RUN.findall(query):
         start = None
         for i in range(len(run)):
             inside = i + 1 < len(run) and run[i : i + 2] in shared

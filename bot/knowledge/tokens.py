@@ -7,7 +7,7 @@ import re
 
 _WORD = re.compile(r"[a-z][a-z0-9_]*|\d{3,}")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _RAW_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _CAMEL_EDGE = re.compile(r"[a-z][A-Z]")
 
@@ -89,7 +89,7 @@ def tokenize(text: str) -> list[str]:
         if (first, second) in _KEEP_BIGRAMS:
             tokens.append(f"{first}_{second}")
     tokens.extend(w for w in words if w not in STOPWORDS and len(w) > 1)
-    for run in _CJK_RUN.findall(text):
+    for run in CJK_RUN.findall(text):
         if len(run) == 1:
             tokens.append(run)
         tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
