@@ -10,7 +10,6 @@ import sqlite3
 import shutil
 import sys
 import time
-import zlib
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from bot.knowledge.classifier import TRAINING_KINDS as CLASSIFIER_KINDS
 from bot.knowledge.classifier import ClassifierData, LinearClassifier, train_classifier
 from bot.knowledge.fusion import Training, fit_calibrations
 from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, WORDS, source_hashes
-from bot.knowledge.batch import read_batch
+from bot.knowledge.batch import read_batch, thread_fold, thread_key
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, read_lookalikes, read_runbooks
 from bot.knowledge.passages import LOOKALIKE_PREFIX, REPORTED_NOT_CNI, Passage, build_passages
 from bot.index.dense import make_dense_index, prepare_for_queries
@@ -243,7 +242,7 @@ class ThreadFolds:
 
     def __init__(self, passages: list[Passage], threads: Mapping[int, str]) -> None:
         self.key = {
-            row: threads.get(p.report) or f"line {p.report}" for row, p in enumerate(passages) if p.kind == "report"
+            row: thread_key(threads.get(p.report, ""), p.report) for row, p in enumerate(passages) if p.kind == "report"
         }
         self.rows_of: dict[str, set[int]] = {}
         for row, key in self.key.items():
@@ -255,7 +254,7 @@ class ThreadFolds:
 
     def fold(self, row: int) -> int:
         key = self.key.get(row)
-        return row % CROSS_FIT_FOLDS if key is None else zlib.crc32(key.encode()) % CROSS_FIT_FOLDS
+        return row % CROSS_FIT_FOLDS if key is None else thread_fold(key, CROSS_FIT_FOLDS)
 
 
 def training_rows(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,17 @@ class Case:
     also: tuple[str, ...] = field(default=())
     error: str | None = None
     source: str = ""  # where a labelled case came from (a thread URL); cross-validation folds by it
+
+
+def thread_key(source: str, line: int) -> str:
+    """Which incident a labelled report tells: its thread, or the report alone when it names none."""
+    return source or f"line {line}"
+
+
+def thread_fold(key: str, folds: int) -> int:
+    """A thread's fold, stable across runs and machines: a thread's reports never straddle the part a
+    model is fitted on and the part it is measured on (index build and `eval --cv` fold alike)."""
+    return zlib.crc32(key.encode()) % folds
 
 
 def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) -> list[Case]:

@@ -4,7 +4,6 @@ on request, for each signal alone and a plain BM25 baseline over the same runboo
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 
 from bot.domain.errors import UsageError
 from bot.domain.match import MatchResult
-from bot.knowledge.batch import Case, read_batch
+from bot.knowledge.batch import Case, read_batch, thread_fold, thread_key
 from bot.knowledge.classifier import ClassifierData
 from bot.knowledge.fusion import Calibration, Training, fit_calibrations
 from bot.knowledge.matcher import Matcher
@@ -230,7 +229,7 @@ def cross_validate(
         )
     if folds < 2:
         raise UsageError("--cv needs at least 2 folds")
-    fold_of = {c.line: zlib.crc32((c.source or str(c.line)).encode()) % folds for c in cases}
+    fold_of = {c.line: thread_fold(thread_key(c.source, c.line), folds) for c in cases}
     predictions: dict[int, Prediction] = {}
     index = matcher.index
     saved = (matcher.calibration, matcher.shortcut, matcher.hidden, index.classifier, index.word_classifier)
