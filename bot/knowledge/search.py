@@ -48,11 +48,11 @@ class Signals:
     owners: Sequence[Owner]
     clf: FloatArray | None = None  # the classifier's probability per owner, when the paste was embedded
     wclf: FloatArray | None = None  # the word classifier's probability per owner
+    outside: FloatArray | None = None  # 1 for the "not a pod-network problem" owner (the index's, shared)
 
     def features(self) -> FloatArray:
         """The fusion's feature matrix for this query (candidates x FEATURES)."""
-        outside = np.array([o.id == REPORTED_NOT_CNI for o in self.owners], dtype=np.float64)
-        return features(self.sig, self.lex, self.dense, self.clf, self.wclf, outside)
+        return features(self.sig, self.lex, self.dense, self.clf, self.wclf, self.outside)
 
     def lex_row(self, owner_index: int) -> int | None:
         """The owner's best BM25 passage row, computed only for the few owners an answer explains."""
@@ -90,6 +90,7 @@ class SearchIndex:
         self.top_k = top_k
         self.classifier = classifier
         self.word_classifier = word_classifier
+        self.outside = np.array([o.id == REPORTED_NOT_CNI for o in self.owners], dtype=np.float64)
         self.owner_of_row = np.repeat(np.arange(len(self.owners)), [o.end - o.start for o in self.owners])
 
     def signals(
@@ -143,7 +144,7 @@ class SearchIndex:
                 scores[list(hidden)] = 0.0
             lex = np.maximum.reduceat(scores, self.starts) if n else lex
         no_dense = np.full(n, -1, dtype=np.int64)
-        return Signals(sig, lex, np.zeros(n), hits, scores, no_dense, tokens, self.owners)
+        return Signals(sig, lex, np.zeros(n), hits, scores, no_dense, tokens, self.owners, outside=self.outside)
 
     def _dense(
         self, dense_scores: Any, dense_rows: Any, hidden: set[int]
