@@ -146,7 +146,9 @@ def test_eval_reports_rates_and_misses() -> None:
     assert report["system"] == "fused" and report["cases"] >= 100
     assert report["top1"] >= 0.9
     # the curve's point at the default threshold is the report itself
-    default = next(p for p in report["curve"] if p["threshold"] == 0.4)
+    from bot.config import KnowledgeSettings
+
+    default = next(p for p in report["curve"] if p["threshold"] == KnowledgeSettings().min_confidence)
     assert default["top1"] == report["top1"] and default["abstention"] == report["abstention"]
 
 
