@@ -91,10 +91,10 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [prediction_of(r) for r in results])
-    # measured 1.000 / 1.000 / 0.897 (README); held at the measured values minus 2 points
+    # measured 1.000 / 1.000 / 0.923 (README); held at the measured values minus 2 points
     assert report.top1_rate >= 0.98, report.misses
     assert report.top3_rate >= 0.98, report.misses
-    assert report.abstention_rate >= 0.877, report.misses
+    assert report.abstention_rate >= 0.903, report.misses
 
 
 def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settings) -> None:
@@ -115,9 +115,9 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
         word_data=word_data,
     )
     assert report.cni_cases >= 640 and report.none_cases >= 280
-    # measured 0.812 / 0.964 / 0.926 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.792, report.misses
-    assert report.top3_rate >= 0.944, report.misses
+    # measured 0.814 / 0.966 / 0.926 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.794, report.misses
+    assert report.top3_rate >= 0.946, report.misses
     assert report.abstention_rate >= 0.906, report.misses
 
 
@@ -174,6 +174,36 @@ def test_an_error_deep_inside_a_long_json_record_is_found(matcher) -> None:
     assert text.index("IPAM allocated") > 5000
     result = matcher.match(text)
     assert result.confident and result.best.runbook == "ipam-exhausted"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"level":"info","ts":"2026-01-12T08:00:03.114Z","caller":"entrypoint.sh","msg":"Retrying waiting for IPAM-D"}',
+        "aws-node-x8k2q   1/2   CrashLoopBackOff   9 (2m ago)   31m",
+    ],
+)
+def test_the_amazon_vpc_cni_agent_crash_looping_is_the_crash_loop_runbook(matcher, text: str) -> None:
+    result = matcher.match(text)
+    assert result.confident and result.best.runbook == "cni-daemonset-crashloop", result.best
+
+
+@pytest.mark.parametrize(
+    ("text", "lookalike"),
+    [
+        (
+            'Warning  Failed  12s (x3 over 45s)  kubelet  Error: configmap "nginx-conf" not found',
+            "missing-config-object",
+        ),
+        ('Warning  Failed  12s (x3)  kubelet  Error: configmap "nginx-conf" not found', "missing-config-object"),
+        ("Feature request: support choosing the VXLAN port per node pool", "feature-discussion"),
+    ],
+)
+def test_non_network_faults_found_in_real_reports_abstain(matcher, text: str, lookalike: str) -> None:
+    result = matcher.match(text)
+    assert not result.confident, result.best
+    # which non-CNI passage is nearest, the new look-alike's or a real non-CNI report's, turns on wording
+    assert result.lookalike is not None and result.lookalike.id in {lookalike, "reported-not-cni"}, result.lookalike
 
 
 def test_explanations_are_words_not_regexes(matcher) -> None:
