@@ -115,9 +115,9 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
         word_data=word_data,
     )
     assert report.cni_cases >= 640 and report.none_cases >= 280
-    # measured 0.814 / 0.966 / 0.926 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.794, report.misses
-    assert report.top3_rate >= 0.946, report.misses
+    # measured 0.817 / 0.967 / 0.926 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.797, report.misses
+    assert report.top3_rate >= 0.947, report.misses
     assert report.abstention_rate >= 0.906, report.misses
 
 
@@ -181,6 +181,8 @@ def test_an_error_deep_inside_a_long_json_record_is_found(matcher) -> None:
     [
         '{"level":"info","ts":"2026-01-12T08:00:03.114Z","caller":"entrypoint.sh","msg":"Retrying waiting for IPAM-D"}',
         "aws-node-x8k2q   1/2   CrashLoopBackOff   9 (2m ago)   31m",
+        # the kubelet's back-off event names the container; a CNI agent's is not an application crash
+        "Warning  BackOff  2m  kubelet  Back-off restarting failed container weave in pod weave-net-7kq2d_kube-system",
     ],
 )
 def test_the_amazon_vpc_cni_agent_crash_looping_is_the_crash_loop_runbook(matcher, text: str) -> None:
