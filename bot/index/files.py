@@ -11,7 +11,7 @@ from typing import Any
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, runbook_files
 
 # Bump when the passage, tokenisation or feature code changes what an index holds.
-INDEX_FORMAT = 11
+INDEX_FORMAT = 12
 MANIFEST = "manifest.json"
 PASSAGES_DB = "passages.db"
 DENSE = "dense.faiss"

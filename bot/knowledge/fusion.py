@@ -30,7 +30,13 @@ FEATURES = (
     "wclf",
     "wclf_margin",
     "outside",
+    "clf_log",
+    "wclf_log",
 )
+# A classifier's probability is near zero for most candidates and saturates near one; its logarithm is
+# the scale on which a softmax over candidates adds evidence (a product of experts). Both forms are kept:
+# cross-validated on the real reports the logs bought one point of top-3 (8 reports gained, 2 lost).
+LOG_FLOOR = 1e-4
 SIGNALS = {
     "signatures": ("sig", "sig_margin"),
     "lexical": ("lex_rel", "lex_log", "lex_margin"),
@@ -72,10 +78,10 @@ def features(
 ) -> Array:
     """Per-candidate feature matrix (candidates x FEATURES) from each signal's per-candidate best:
     each signal's value and its margin over the best other candidate, how many of the three signals
-    rank the candidate first (agreement), and `outside`: 1 for the candidate that stands for "not a
-    pod-network problem" (the real non-CNI reports). That last one is the outside option's intercept in
-    the conditional logit: how likely "none of these" is before any evidence, which a softmax over
-    candidates cannot learn from the candidates' signals alone."""
+    rank the candidate first (agreement), the classifiers' log-probabilities, and `outside`: 1 for the
+    candidate that stands for "not a pod-network problem" (the real non-CNI reports). That last one is
+    the outside option's intercept in the conditional logit: how likely "none of these" is before any
+    evidence, which a softmax over candidates cannot learn from the candidates' signals alone."""
     lex_top = float(lex.max()) if lex.size else 0.0
     lex_rel = lex / lex_top if lex_top > 0 else np.zeros_like(lex)
     clf = np.zeros_like(dense) if clf is None else clf
@@ -95,6 +101,8 @@ def features(
             wclf,
             _margins(wclf),
             np.zeros_like(dense) if outside is None else outside,
+            np.log(clf + LOG_FLOOR),
+            np.log(wclf + LOG_FLOOR),
         ]
     )
 

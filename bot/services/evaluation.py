@@ -20,7 +20,7 @@ from bot.knowledge.matcher import Matcher
 from bot.knowledge.word_classifier import WordData
 
 NONE = "none"
-CURVE_THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
+CURVE_THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8)
 
 
 @dataclass(frozen=True)

@@ -115,10 +115,10 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
         word_data=word_data,
     )
     assert report.cni_cases >= 640 and report.none_cases >= 280
-    # measured 0.817 / 0.967 / 0.926 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.797, report.misses
-    assert report.top3_rate >= 0.947, report.misses
-    assert report.abstention_rate >= 0.906, report.misses
+    # measured 0.826 / 0.977 / 0.922 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.806, report.misses
+    assert report.top3_rate >= 0.957, report.misses
+    assert report.abstention_rate >= 0.902, report.misses
 
 
 def test_the_development_set_shares_no_text_with_the_eval_set() -> None:

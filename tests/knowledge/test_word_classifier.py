@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.knowledge.fusion import FEATURES, Calibration, ListwiseCalibration, fit_listwise
+from bot.knowledge.fusion import FEATURES, Calibration, ListwiseCalibration, features, fit_listwise
 from bot.knowledge.word_classifier import Vocabulary, train_word_classifier
 
 
@@ -51,6 +51,19 @@ def test_the_listwise_fusion_learns_to_rank_and_scores_sum_to_one() -> None:
     assert scores.sum() == pytest.approx(1.0)
     again = Calibration.from_json(model.to_json())
     assert isinstance(again, ListwiseCalibration) and np.allclose(again.score(x[:5]), model.score(x[:5]))
+
+
+def test_the_fusion_reads_the_classifiers_on_the_log_scale_too() -> None:
+    """Two runbooks a classifier gives 1% and 0.1% differ by 0.009 as probabilities, a tenfold as
+    evidence: the log columns keep that apart; a classifier that did not run adds nothing."""
+    zero = np.zeros(3)
+    clf, wclf = np.array([0.989, 0.01, 0.001]), np.array([0.5, 0.25, 0.25])
+    x = features(zero, zero, zero, clf, wclf)
+    logs = x[:, FEATURES.index("clf_log")]
+    assert logs[1] - logs[2] == pytest.approx(np.log(0.0101 / 0.0011), rel=1e-6)
+    assert x[1, FEATURES.index("wclf_log")] == x[2, FEATURES.index("wclf_log")]
+    absent = features(zero, zero, zero)
+    assert np.ptp(absent[:, FEATURES.index("clf_log")]) == 0.0  # a constant: cancels in the softmax
 
 
 def test_a_paste_that_signatures_settle_never_opens_the_onnx_session(knowledge_settings) -> None:
