@@ -91,10 +91,10 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [prediction_of(r) for r in results])
-    # measured 1.000 / 1.000 / 0.923 (README); held at the measured values minus 2 points
+    # measured 1.000 / 1.000 / 0.949 (README); held at the measured values minus 2 points
     assert report.top1_rate >= 0.98, report.misses
     assert report.top3_rate >= 0.98, report.misses
-    assert report.abstention_rate >= 0.903, report.misses
+    assert report.abstention_rate >= 0.929, report.misses
 
 
 def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settings) -> None:
@@ -115,9 +115,9 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
         word_data=word_data,
     )
     assert report.cni_cases >= 640 and report.none_cases >= 280
-    # measured 0.826 / 0.977 / 0.922 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.806, report.misses
-    assert report.top3_rate >= 0.957, report.misses
+    # measured 0.821 / 0.978 / 0.922 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.801, report.misses
+    assert report.top3_rate >= 0.958, report.misses
     assert report.abstention_rate >= 0.902, report.misses
 
 
@@ -188,6 +188,21 @@ def test_an_error_deep_inside_a_long_json_record_is_found(matcher) -> None:
 def test_the_amazon_vpc_cni_agent_crash_looping_is_the_crash_loop_runbook(matcher, text: str) -> None:
     result = matcher.match(text)
     assert result.confident and result.best.runbook == "cni-daemonset-crashloop", result.best
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # libcni's version parsing (containernetworking/cni pkg/version/plugin.go), as CRI-O logs it
+        'level=error msg="Error deleting network: invalid version \\"\\": the version is empty"',
+        'plugin type="ipvlan" failed (add): decoding version info: missing field cniVersion',
+        "weave-net-4hx9z   1/2   Init:CrashLoopBackOff   5   9m",  # one pod-row signature for every agent
+    ],
+)
+def test_libcni_version_errors_and_agent_pod_rows(matcher, text: str) -> None:
+    expected = "cni-daemonset-crashloop" if "CrashLoop" in text else "cni-config-invalid"
+    result = matcher.match(text)
+    assert result.confident and result.best.runbook == expected, result.best
 
 
 @pytest.mark.parametrize(
