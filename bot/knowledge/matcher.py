@@ -61,6 +61,7 @@ class Matcher:
         self.passages = passages
         self.threshold = threshold
         self.is_runbook = np.array([o.kind == "runbook" for o in index.owners])
+        self.runbook_ids = frozenset(o.id for o in index.owners if o.kind == "runbook")
         # passage rows no query may see: cross-validation hides the real reports of the fold it measures
         self.hidden: set[int] = set()
 
@@ -92,23 +93,25 @@ class Matcher:
         return [(signals[i], scored[i]) for i in range(len(raws))]
 
     def match(self, text: str) -> MatchResult:
-        if is_long(text) or self._several_faults(text):
-            return self._match_long(text)
-        return self._match_short(text)
+        return self.match_many([text])[0]
+
+    def _faults(self, text: str) -> set[str]:
+        """The runbooks that a line of a several-line paste names by a strong signature, one per line."""
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) < 2:
+            return set()
+        faults = set()
+        for line in lines:
+            hits = self.index.signatures.best(line)
+            strong = [h for h in hits.values() if h.weight >= SHORTCUT_SIGNATURE and h.runbook_id in self.runbook_ids]
+            if strong:
+                faults.add(max(strong, key=lambda h: h.weight).runbook_id)
+        return faults
 
     def _several_faults(self, text: str) -> bool:
         """A short paste whose lines carry strong signatures of different runbooks (an IPAM error and a
         missing plugin, say) is answered per fault, like a long one; one fault stays one answer."""
-        lines = [line for line in text.splitlines() if line.strip()]
-        if len(lines) < 2:
-            return False
-        faults = set()
-        for line in lines:
-            hits = self.index.signatures.best(line)
-            strong = [h for h in hits.values() if h.weight >= SHORTCUT_SIGNATURE]
-            if strong:
-                faults.add(max(strong, key=lambda h: h.weight).runbook_id)
-        return len(faults) > 1
+        return len(self._faults(text)) > 1
 
     def match_many(self, texts: Sequence[str]) -> list[MatchResult]:
         """Many pastes with one batched embedding call for the short ones."""
@@ -116,6 +119,11 @@ class Matcher:
         results: dict[int, MatchResult] = {}
         for i, (signals, scores) in zip(short, self._score([texts[i] for i in short]), strict=True):
             results[i] = self._result(texts[i], signals, scores)
+            if not results[i].confident and len(self._faults(texts[i])) == 1:
+                # prose around one strong error line can drown it: answer that line as a fault of its own
+                per_line = self._match_long(texts[i])
+                if per_line.confident:
+                    results[i] = per_line
         for i, t in enumerate(texts):
             if i not in results:
                 results[i] = self._match_long(t)

@@ -91,10 +91,11 @@ def test_eval_set_meets_the_targets(matcher) -> None:
     assert sum(c.expect == "none" for c in cases) >= 15
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [prediction_of(r) for r in results])
-    # measured 1.000 / 1.000 / 0.949 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.98, report.misses
+    # measured 0.990 / 1.000 / 0.949, every runbook >= 0.86 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.97, report.misses
     assert report.top3_rate >= 0.98, report.misses
     assert report.abstention_rate >= 0.929, report.misses
+    assert {rb: hits / total for rb, (hits, total) in report.per_runbook.items() if hits / total < 0.84} == {}
 
 
 def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settings) -> None:
@@ -114,11 +115,12 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
         classifier_data=classifier_data,
         word_data=word_data,
     )
-    assert report.cni_cases >= 640 and report.none_cases >= 280
-    # measured 0.821 / 0.978 / 0.922 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.801, report.misses
-    assert report.top3_rate >= 0.958, report.misses
-    assert report.abstention_rate >= 0.902, report.misses
+    assert report.cni_cases >= 660 and report.none_cases >= 285
+    # measured 0.836 / 0.973 / 0.924, every runbook >= 0.76 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.816, report.misses
+    assert report.top3_rate >= 0.953, report.misses
+    assert report.abstention_rate >= 0.904, report.misses
+    assert {rb: hits / total for rb, (hits, total) in report.per_runbook.items() if hits / total < 0.74} == {}
 
 
 def test_the_development_set_shares_no_text_with_the_eval_set() -> None:
@@ -163,6 +165,20 @@ def test_a_short_paste_with_two_faults_is_answered_per_fault(matcher) -> None:
     )
     result = matcher.match(paste)
     assert {g.runbook for g in result.groups} == {"ipam-exhausted", "cni-plugin-missing"}
+
+
+def test_one_strong_error_line_drowned_by_prose_is_answered_as_its_own_fault(matcher, monkeypatch) -> None:
+    error = (
+        'crio[13591]: time="2026-07-24 16:18:23.971633376+02:00" level=error '
+        'msg="Error deleting network: invalid version \\"\\": the version is empty"'
+    )
+    paste = f"the node is NotReady and the flannel pod keeps restarting, pods hang\n{error}"
+    whole, line = matcher._match_short(paste).best.score, matcher._match_short(error).best.score
+    assert whole < line, (whole, line)
+    # a threshold between the two: the whole paste alone would get no answer, its error line does
+    monkeypatch.setattr(matcher, "threshold", (whole + line) / 2)
+    result = matcher.match(paste)
+    assert result.confident and [g.runbook for g in result.groups] == ["cni-config-invalid"], result.best
 
 
 def test_an_error_deep_inside_a_long_json_record_is_found(matcher) -> None:
