@@ -108,18 +108,16 @@ class Matcher:
                 faults.add(max(strong, key=lambda h: h.weight).runbook_id)
         return faults
 
-    def _several_faults(self, text: str) -> bool:
-        """A short paste whose lines carry strong signatures of different runbooks (an IPAM error and a
-        missing plugin, say) is answered per fault, like a long one; one fault stays one answer."""
-        return len(self._faults(text)) > 1
-
     def match_many(self, texts: Sequence[str]) -> list[MatchResult]:
-        """Many pastes with one batched embedding call for the short ones."""
-        short = [i for i, t in enumerate(texts) if not is_long(t) and not self._several_faults(t)]
+        """Many pastes with one batched embedding call for the short ones. A short paste whose lines carry
+        strong signatures of different runbooks (an IPAM error and a missing plugin, say) is answered per
+        fault, like a long one; one fault stays one answer."""
+        faults = {i: self._faults(t) for i, t in enumerate(texts) if not is_long(t)}
+        short = [i for i, f in faults.items() if len(f) <= 1]
         results: dict[int, MatchResult] = {}
         for i, (signals, scores) in zip(short, self._score([texts[i] for i in short]), strict=True):
             results[i] = self._result(texts[i], signals, scores)
-            if not results[i].confident and len(self._faults(texts[i])) == 1:
+            if not results[i].confident and len(faults[i]) == 1:
                 # prose around one strong error line can drown it: answer that line as a fault of its own
                 per_line = self._match_long(texts[i])
                 if per_line.confident:
