@@ -30,10 +30,10 @@ class KnowledgeSettings:
     query_max_tokens: int = 128
     """Tokens of a pasted error the embedding reads (CNIBOT_QUERY_MAX_TOKENS). Inference time grows
     with length; the first 128 tokens of a normalised error hold its message."""
-    min_confidence: float = 0.35
+    min_confidence: float = 0.25
     """Below this fused score cnibot says it has no confident match (CNIBOT_MIN_CONFIDENCE). Chosen on
     the real reports, 5-fold cross-validated: the lowest threshold at which at least 92% of non-CNI
-    reports get no answer (README, "Quality")."""
+    reports get no answer, the higher of two that measure the same (README, "Quality")."""
 
 
 @dataclass(frozen=True)

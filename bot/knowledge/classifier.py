@@ -15,7 +15,7 @@ import numpy as np
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 TRAINING_KINDS = ("sample", "symptom", "report", "alias", "title", "signature")
 SCALE = 10.0  # unit vectors: cosine-sized logits are too flat to learn from in a few hundred steps
-STEPS = 300
+STEPS = 1000  # 300 stopped short of convergence: README "Quality" (cross-validated, +0.6 to +0.9 top-1)
 RATE = 0.5
 L2 = 1e-3
 
@@ -51,16 +51,20 @@ class LinearClassifier:
 
 def train_classifier(vectors: np.ndarray[Any, Any], owners: np.ndarray[Any, Any], n_owners: int) -> LinearClassifier:
     """Softmax regression of owner on embedding (full-batch gradient descent; a second on 2,000 rows)."""
-    x = np.asarray(vectors, dtype=np.float64) * SCALE
-    y = np.eye(n_owners)[np.asarray(owners, dtype=np.int64)]
-    w = np.zeros((x.shape[1], n_owners))
-    b = np.zeros(n_owners)
+    # float32 halves the time of the thousand matrix products (the build trains this model six times);
+    # the probabilities it gives differ from a float64 fit by under 1e-5
+    x = np.asarray(vectors, dtype=np.float32) * np.float32(SCALE)
+    xt = np.ascontiguousarray(x.T)
+    y = np.eye(n_owners, dtype=np.float32)[np.asarray(owners, dtype=np.int64)]
+    w = np.zeros((x.shape[1], n_owners), dtype=np.float32)
+    b = np.zeros(n_owners, dtype=np.float32)
+    rate, l2, n = np.float32(RATE), np.float32(L2), np.float32(len(x))
     for _ in range(STEPS):
         z = x @ w + b
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
         g = p - y
-        w -= RATE * (x.T @ g / len(x) + L2 * w)
-        b -= RATE * g.mean(axis=0)
-    return LinearClassifier(w, b)
+        w -= rate * (xt @ g / n + l2 * w)
+        b -= rate * g.mean(axis=0)
+    return LinearClassifier(w.astype(np.float64), b.astype(np.float64))

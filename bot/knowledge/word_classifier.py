@@ -25,7 +25,7 @@ from bot.knowledge.tokens import tokenize
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 MIN_DF = 2  # a term seen in one training text only teaches the model that text
 SCALE = 10.0  # unit-length rows: as for the embedding classifier, logits need room to move
-STEPS = 300
+STEPS = 1000  # 300 stopped short of convergence: README "Quality" (cross-validated, +0.6 to +0.9 top-1)
 RATE = 0.5
 L2 = 1e-3
 
@@ -94,20 +94,23 @@ class WordClassifier:
 def train_word_classifier(
     x: sparse.csr_matrix, owners: np.ndarray[Any, Any], n_owners: int, vocabulary: Vocabulary
 ) -> WordClassifier:
-    xs = (x * SCALE).tocsr()
+    # float32 and in-place updates, as for the embedding classifier: the build trains this model six times
+    xs = (x * SCALE).tocsr().astype(np.float32)
     xt = xs.T.tocsr()
-    y = np.eye(n_owners)[np.asarray(owners, dtype=np.int64)]
-    w = np.zeros((xs.shape[1], n_owners))
-    b = np.zeros(n_owners)
+    y = np.eye(n_owners, dtype=np.float32)[np.asarray(owners, dtype=np.int64)]
+    w = np.zeros((xs.shape[1], n_owners), dtype=np.float32)
+    b = np.zeros(n_owners, dtype=np.float32)
+    decay, step = np.float32(1.0 - RATE * L2), np.float32(RATE / xs.shape[0])
     for _ in range(STEPS):
         z = np.asarray(xs @ w) + b
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
         g = p - y
-        w -= RATE * (np.asarray(xt @ g) / xs.shape[0] + L2 * w)
-        b -= RATE * g.mean(axis=0)
-    return WordClassifier(vocabulary, w, b)
+        w *= decay
+        w -= step * np.asarray(xt @ g)
+        b -= np.float32(RATE) * g.mean(axis=0)
+    return WordClassifier(vocabulary, w.astype(np.float64), b.astype(np.float64))
 
 
 @dataclass(frozen=True)
