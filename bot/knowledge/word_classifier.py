@@ -20,14 +20,12 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from bot.knowledge.classifier import softmax_regression
 from bot.knowledge.tokens import tokenize
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 MIN_DF = 2  # a term seen in one training text only teaches the model that text
 SCALE = 10.0  # unit-length rows: as for the embedding classifier, logits need room to move
-STEPS = 1000  # 300 stopped short of convergence: README "Quality" (cross-validated, +0.6 to +0.9 top-1)
-RATE = 0.5
-L2 = 1e-3
 
 
 def terms(text: str) -> list[str]:
@@ -94,23 +92,9 @@ class WordClassifier:
 def train_word_classifier(
     x: sparse.csr_matrix, owners: np.ndarray[Any, Any], n_owners: int, vocabulary: Vocabulary
 ) -> WordClassifier:
-    # float32 and in-place updates, as for the embedding classifier: the build trains this model six times
     xs = (x * SCALE).tocsr().astype(np.float32)
-    xt = xs.T.tocsr()
-    y = np.eye(n_owners, dtype=np.float32)[np.asarray(owners, dtype=np.int64)]
-    w = np.zeros((xs.shape[1], n_owners), dtype=np.float32)
-    b = np.zeros(n_owners, dtype=np.float32)
-    decay, step = np.float32(1.0 - RATE * L2), np.float32(RATE / xs.shape[0])
-    for _ in range(STEPS):
-        z = np.asarray(xs @ w) + b
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = p - y
-        w *= decay
-        w -= step * np.asarray(xt @ g)
-        b -= np.float32(RATE) * g.mean(axis=0)
-    return WordClassifier(vocabulary, w.astype(np.float64), b.astype(np.float64))
+    w, b = softmax_regression(xs, xs.T.tocsr(), owners, n_owners)
+    return WordClassifier(vocabulary, w, b)
 
 
 @dataclass(frozen=True)
