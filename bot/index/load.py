@@ -10,11 +10,11 @@ from pathlib import Path
 
 from bot.config import KnowledgeSettings
 from bot.domain.errors import IndexUnavailableError
-from bot.knowledge.fusion import Calibration
-from bot.index.files import IndexPaths, read_manifest, staleness
-from bot.knowledge.matcher import Matcher, PassageRow
 from bot.index.build import load_classifier, load_words
 from bot.index.dense import prepare_for_queries
+from bot.index.files import IndexPaths, read_manifest, staleness
+from bot.knowledge.fusion import Calibration
+from bot.knowledge.matcher import Matcher, PassageRow
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
 
