@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import shutil
+import sqlite3
 import sys
 import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -21,14 +22,14 @@ import numpy as np
 from bot.config import PROJECT_ROOT
 from bot.domain.errors import IndexUnavailableError
 from bot.domain.runbook import Lookalike, Runbook
+from bot.index.dense import make_dense_index, prepare_for_queries
+from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, WORDS, source_hashes
+from bot.knowledge.batch import read_batch, thread_fold, thread_key
 from bot.knowledge.classifier import TRAINING_KINDS as CLASSIFIER_KINDS
 from bot.knowledge.classifier import ClassifierData, LinearClassifier, train_classifier
 from bot.knowledge.fusion import Training, fit_calibrations
-from bot.index.files import CLASSIFIER, INDEX_FORMAT, TRAINING, WORDS, source_hashes
-from bot.knowledge.batch import read_batch, thread_fold, thread_key
 from bot.knowledge.loader import LOOKALIKES_FILE, REPORTS_FILE, read_lookalikes, read_runbooks
 from bot.knowledge.passages import LOOKALIKE_PREFIX, REPORTED_NOT_CNI, Passage, build_passages
-from bot.index.dense import make_dense_index, prepare_for_queries
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
 from bot.knowledge.tokens import tokenize
@@ -218,18 +219,22 @@ def cross_fitted(
     train: Callable[[np.ndarray[Any, Any]], Any],
     predict: Callable[[Any, list[int]], Any],
     fold_of: Callable[[int], int],
+    *,
+    workers: int = 1,
 ) -> dict[int, Any]:
     """For each training query (a passage row), a classifier's probabilities from a model that did not
     train on that passage, nor on any report of the same thread: the calibration must learn how the
     classifier does on text it has not seen. `train(keep)` fits on the training rows `keep` selects;
-    `predict(model, rows)` scores passage rows; `fold_of(row)` puts a passage row in its fold."""
-    out: dict[int, Any] = {}
+    `predict(model, rows)` scores passage rows; `fold_of(row)` puts a passage row in its fold. With
+    `workers` > 1 the folds train in threads (worth it only where training leaves cores idle)."""
     trained_folds = np.array([fold_of(int(r)) for r in trained_rows], dtype=np.int64)
-    for fold in range(CROSS_FIT_FOLDS):
-        mine = [r for r in query_rows if fold_of(r) == fold]
-        if mine:
-            model = train(trained_folds != fold)
-            out.update(zip(mine, predict(model, mine), strict=True))
+    queries = {fold: [r for r in query_rows if fold_of(r) == fold] for fold in range(CROSS_FIT_FOLDS)}
+    folds = [fold for fold, mine in queries.items() if mine]
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        models = list(pool.map(lambda fold: train(trained_folds != fold), folds))
+    out: dict[int, Any] = {}
+    for fold, model in zip(folds, models, strict=True):
+        out.update(zip(queries[fold], predict(model, queries[fold]), strict=True))
     return out
 
 
@@ -294,6 +299,8 @@ def training_rows(
             words.train,
             lambda model, mine: model.proba([passages[r].search_text for r in mine]),
             folds.fold,
+            # scipy's sparse products run on one core; two folds at a time take a third of the time
+            workers=min(2, os.cpu_count() or 1),
         )
         for row, s in zip(rows, signals, strict=True):
             s.wclf = word_proba[row]
@@ -327,15 +334,15 @@ def build_index(runbooks_dir: Path, index_dir: Path, model_ref: str, *, progress
         texts = [p.search_text for p in passages]
         _say(progress, "exporting the model to ONNX for the query path")
         model.export_onnx(staging)
-        sample = verification_sample(texts)
-        reference = model.embed([texts[i] for i in sample])
-        worst = verify_export(staging, reference, [texts[i] for i in sample], model.max_tokens)
-        # The passages are embedded by the verified export, the same engine that embeds queries, in
-        # 27 s where sentence-transformers on torch took 48 s for 2,298 passages on two cores.
+        # The passages are embedded by the export, the same engine that embeds queries, in 27 s where
+        # sentence-transformers on torch took 48 s for 2,298 passages on two cores; a sample of them is
+        # embedded by the model too, and the export's vectors must agree with those.
         from bot.index.embedder import OnnxEmbedder
 
         onnx = OnnxEmbedder(staging, max_tokens=model.max_tokens)
         vectors = _embed_with_progress(onnx, model.dimension, texts, progress)
+        sample = verification_sample(texts)
+        worst = verify_export(vectors[sample], model.embed([texts[i] for i in sample]))
 
         import bm25s
         import faiss

