@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="K-fold cross-validation on runbooks/reports.jsonl (the set the calibration is fitted on)",
     )
     evaluate.add_argument(
+        "--train-fraction",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="with --cv: learn from only this fraction of the other folds' threads (a learning curve)",
+    )
+    evaluate.add_argument(
         "--curve", action="store_true", help="also print top-1, precision and abstention per confidence threshold"
     )
     probe = sub.add_parser("probe", help="read-only cluster probes: list, ID, all, or for RUNBOOK_ID")

@@ -208,6 +208,8 @@ def index(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     from bot.services.evaluation import cross_validate, evaluate_file, render_report
 
+    if args.train_fraction != 1.0 and not args.cv:
+        raise UsageError("--train-fraction needs --cv K: it leaves reports out of the folds' training")
     app = App.from_environment()
     if args.cv:
         training, report_rows, classifier_data, word_data = app.training()
@@ -219,6 +221,7 @@ def evaluate(args: argparse.Namespace) -> int:
             classifier_data=classifier_data,
             word_data=word_data,
             folds=args.cv,
+            train_fraction=args.train_fraction,
         )
         reports = [cv]
     else:

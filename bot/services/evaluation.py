@@ -216,11 +216,16 @@ def cross_validate(
     classifier_data: ClassifierData | None = None,
     word_data: WordData | None = None,
     folds: int = 5,
+    train_fraction: float = 1.0,
 ) -> Report:
     """The fused matcher on the reports file it was built from, K-fold: for each fold, the calibration
     is refitted without that fold's reports and their passages are hidden from search, so every case is
     answered by a matcher that never saw it. Folds group cases by thread, so a thread's reports never
-    straddle training and measurement."""
+    straddle training and measurement.
+
+    `train_fraction` < 1 draws a learning curve: every fold also leaves out the reports of the other
+    folds' threads outside that fraction (the same threads for every fold, chosen by a stable hash), so
+    the same cases are measured by a matcher that learnt from fewer real reports."""
     cases = read_batch(path, labelled=True)
     missing = [c.line for c in cases if c.line not in report_rows]
     if missing:
@@ -229,7 +234,11 @@ def cross_validate(
         )
     if folds < 2:
         raise UsageError("--cv needs at least 2 folds")
+    if not 0 < train_fraction <= 1:
+        raise UsageError(f"the training fraction must be in (0, 1], not {train_fraction}")
     fold_of = {c.line: thread_fold(thread_key(c.source, c.line), folds) for c in cases}
+    # thread_fold over 1,000 "folds" is a stable per-thread number in 0..999
+    left_out = {c.line for c in cases if thread_fold(thread_key(c.source, c.line), 1000) >= train_fraction * 1000}
     predictions: dict[int, Prediction] = {}
     index = matcher.index
     saved = (matcher.calibration, matcher.shortcut, matcher.hidden, index.classifier, index.word_classifier)
@@ -238,7 +247,7 @@ def cross_validate(
             held = [c for c in cases if fold_of[c.line] == fold]
             if not held:
                 continue
-            held_lines = {c.line for c in held}
+            held_lines = {c.line for c in held} | left_out
             keep = np.array([line == 0 or line not in held_lines for line in training.report])
             calibrations = fit_calibrations(training, keep)
             matcher.calibration, matcher.shortcut = calibrations["fused"], calibrations["without_dense"]

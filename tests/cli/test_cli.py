@@ -159,6 +159,21 @@ def test_eval_curve_is_printed_on_request() -> None:
     assert "threshold curve of fused" in out and " precision " in out
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--train-fraction", "0.5"), "cnibot: error: --train-fraction needs --cv K"),
+        (("--cv", "5", "--train-fraction", "0"), "cnibot: error: the training fraction must be in (0, 1], not 0.0"),
+        (("--cv", "5", "--train-fraction", "1.5"), "cnibot: error: the training fraction must be in (0, 1], not 1.5"),
+    ],
+)
+def test_eval_train_fraction_misuse_is_one_line(args: tuple[str, ...], message: str) -> None:
+    done = cnibot("eval", "runbooks/reports.jsonl", *args)
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.startswith(message) and err.count("\n") == 1, err
+
+
 def test_console_answers_pastes_and_commands() -> None:
     done = cnibot("console", stdin=b"no IPs available in block\n\nshow cni-plugin-missing\n\nhelp\n")
     out = done.stdout.decode()
