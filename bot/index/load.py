@@ -14,7 +14,7 @@ from bot.index.build import load_classifier, load_words
 from bot.index.dense import prepare_for_queries
 from bot.index.files import IndexPaths, read_manifest, staleness
 from bot.knowledge.fusion import Calibration
-from bot.knowledge.matcher import Matcher, PassageRow
+from bot.knowledge.matcher import PASSAGE_CACHE, Matcher, PassageRow
 from bot.knowledge.search import Owner, SearchIndex
 from bot.knowledge.signatures import SignatureSet
 
@@ -48,15 +48,23 @@ class SqlitePassages:
 
     def __init__(self, path: Path) -> None:
         self.connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        # rows never change while the index is open, and answers keep explaining the same few passages
+        self.cache: dict[int, PassageRow] = {}
 
     def __call__(self, rows: Sequence[int]) -> dict[int, PassageRow]:
-        if not rows:
-            return {}
-        marks = ",".join("?" * len(rows))
-        cursor = self.connection.execute(
-            f"select id, kind, text, search_text from passages where id in ({marks})", list(rows)
-        )
-        return {int(r[0]): PassageRow(r[1], r[2], r[3]) for r in cursor}
+        found = {r: row for r in rows if (row := self.cache.get(r)) is not None}
+        wanted = [r for r in rows if r not in found]
+        if wanted:
+            marks = ",".join("?" * len(wanted))
+            cursor = self.connection.execute(
+                f"select id, kind, text, search_text from passages where id in ({marks})", wanted
+            )
+            fetched = {int(r[0]): PassageRow(r[1], r[2], r[3]) for r in cursor}
+            if len(self.cache) + len(fetched) > PASSAGE_CACHE:
+                self.cache.clear()
+            self.cache.update(fetched)
+            found.update(fetched)
+        return found
 
 
 def open_signatures(settings: KnowledgeSettings, *, progress: bool = True) -> tuple[SignatureSet, set[str]]:

@@ -20,6 +20,7 @@ from bot.knowledge.tokens import CJK_RUN, STOPWORDS, tokenize
 
 MIN_MATCHES = 3
 SHOWN_MATCHES = 5
+PASSAGE_CACHE = 4096  # passages whose words are kept for explanations (the shipped index has 2,363)
 QUERY_ECHO_CHARS = 500
 SHORTCUT_SCORE = 0.9  # measured: eval answers unchanged from 0.99, and half the embeddings skipped
 SHORTCUT_SIGNATURE = 0.8
@@ -64,6 +65,8 @@ class Matcher:
         self.runbook_ids = frozenset(o.id for o in index.owners if o.kind == "runbook")
         # passage rows no query may see: cross-validation hides the real reports of the fold it measures
         self.hidden: set[int] = set()
+        # a passage's distinct words, in order, by row: explanations read the same few passages again
+        self._passage_words: dict[int, list[str]] = {}
 
     # ---- scoring -------------------------------------------------------------------------------
     def _score(self, raws: Sequence[str]) -> list[tuple[Signals, np.ndarray[Any, np.dtype[np.float64]]]]:
@@ -185,9 +188,7 @@ class Matcher:
                 )
             if lex_row is not None and lex_row in texts:
                 common = [
-                    t
-                    for t in dict.fromkeys(tokenize(texts[lex_row].search_text))
-                    if t in query_tokens and t not in STOPWORDS
+                    t for t in self._words_of(lex_row, texts[lex_row]) if t in query_tokens and t not in STOPWORDS
                 ]
                 shared = [spelled[t] for t in common if t in spelled] + _cjk_phrases(query, set(common))
                 if shared:
@@ -195,6 +196,14 @@ class Matcher:
             return "; ".join(parts) or "weak overall similarity only"
 
         return explain
+
+    def _words_of(self, row: int, passage: PassageRow) -> list[str]:
+        words = self._passage_words.get(row)
+        if words is None:
+            if len(self._passage_words) >= PASSAGE_CACHE:
+                self._passage_words.clear()
+            words = self._passage_words[row] = list(dict.fromkeys(tokenize(passage.search_text)))
+        return words
 
     # ---- long pastes ---------------------------------------------------------------------------
     def _match_long(self, text: str) -> MatchResult:

@@ -59,3 +59,19 @@ def test_an_export_that_strays_from_the_model_is_refused() -> None:
     strayed[2] = np.roll(strayed[2], 1)  # one text's vector off: the build must stop, not index it
     with pytest.raises(IndexUnavailableError, match="disagrees with sentence-transformers"):
         verify_export(strayed, reference)
+
+
+def test_passage_rows_are_read_once_and_answers_stay_whole_past_the_cache_size(knowledge_settings, monkeypatch) -> None:
+    from bot.index import load
+
+    passages = load.SqlitePassages(IndexPaths(knowledge_settings.index_dir).passages_db)
+    first = passages([0, 5, 7])
+    assert sorted(first) == [0, 5, 7] and first[5].text
+    passages.connection.close()  # cached rows need no database
+    assert passages([7, 5]) == {7: first[7], 5: first[5]}
+
+    monkeypatch.setattr(load, "PASSAGE_CACHE", 10)
+    fresh = load.SqlitePassages(IndexPaths(knowledge_settings.index_dir).passages_db)
+    rows = list(range(25))
+    assert sorted(fresh(rows)) == rows  # more rows than the cache holds: all returned, none lost
+    assert len(fresh.cache) <= 25 and sorted(fresh(rows[:3])) == rows[:3]
