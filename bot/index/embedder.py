@@ -10,7 +10,6 @@ import numpy as np
 
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
-BATCH = 32
 
 
 def optimise_onnx(source: Path, target: Path) -> None:
@@ -32,7 +31,8 @@ class OnnxEmbedder:
 
         self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(max_length=max_tokens)
-        self.tokenizer.enable_padding()
+        # the model's tokenizer.json pads every text to 128 tokens; one text per run needs no padding
+        self.tokenizer.no_padding()
         self.model_file = model_dir / ONNX_FILE
         if not self.model_file.is_file():
             raise OSError(f"{self.model_file} is missing")
@@ -68,22 +68,18 @@ class OnnxEmbedder:
             ) from exc
 
     def embed(self, texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        """One text per run: a batch pads every text to its longest, and even length-sorted batches of 32
+        took 3.8 s where one at a time took 2.3 s for 300 passages on two cores, the same vectors to
+        within 1e-7 (the index build went from 69 to 50 s)."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
-        # batches of similar length waste little time on padding
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = []
-        for start in range(0, len(texts), BATCH):
-            encodings = self.tokenizer.encode_batch([texts[i] for i in order[start : start + BATCH]])
+        session = self.session
+        rows = []
+        for encoding in self.tokenizer.encode_batch(texts):
             feed = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+                "input_ids": np.array([encoding.ids], dtype=np.int64),
+                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+                "token_type_ids": np.array([encoding.type_ids], dtype=np.int64),
             }
-            session = self.session
-            result = session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0]
-            out.append(np.asarray(result, dtype=np.float32))
-        stacked = np.vstack(out)
-        result = np.empty_like(stacked, dtype=np.float32)
-        result[order] = stacked
-        return result
+            rows.append(session.run(None, {k: v for k, v in feed.items() if k in self.input_names})[0][0])
+        return np.vstack(rows).astype(np.float32, copy=False)

@@ -112,7 +112,7 @@ class Matcher:
         return faults
 
     def match_many(self, texts: Sequence[str]) -> list[MatchResult]:
-        """Many pastes with one batched embedding call for the short ones. A short paste whose lines carry
+        """Many pastes, the short ones scored together (one embedding call). A short paste whose lines carry
         strong signatures of different runbooks (an IPAM error and a missing plugin, say) is answered per
         fault, like a long one; one fault stays one answer."""
         faults = {i: self._faults(t) for i, t in enumerate(texts) if not is_long(t)}
