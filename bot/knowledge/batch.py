@@ -48,7 +48,10 @@ def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) 
                 cases.append(Case(number, "", error=f"line {number}: blank line"))
             continue
         try:
-            data_line = json.loads(line)
+            try:
+                data_line = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f'not JSON ({exc.msg} at column {exc.colno}); expected {{"text": "..."}}') from exc
             if not isinstance(data_line, dict) or not isinstance(data_line.get("text"), str):
                 raise ValueError('expected an object with a "text" string')
             check_text(data_line["text"], what="the text")

@@ -123,12 +123,14 @@ def test_batch_answers_every_input_line_with_its_number_including_blank_ones() -
         "",
         json.dumps({"text": "   "}),
         json.dumps({"text": "neighbour: arp_cache: neighbor table overflow!"}),
+        "no IPs available in block",
     ]
     done = cnibot("match", "--batch", "-", stdin="\n".join(lines).encode())
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    assert [r["line"] for r in rows] == [1, 2, 3, 4]
+    assert [r["line"] for r in rows] == [1, 2, 3, 4, 5]
     assert rows[1]["error"] == "line 2: blank line"
+    assert rows[4]["error"] == 'line 5: not JSON (Expecting value at column 1); expected {"text": "..."}'
     assert rows[2]["error"] == "line 3: the text is empty; paste an error message or describe the symptom"
     assert rows[0]["matches"][0]["runbook"] == "ipam-exhausted"
 
