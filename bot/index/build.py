@@ -414,8 +414,9 @@ def _embed_with_progress(
     bar_options: dict[str, Any] = {"desc": "embedding passages", "unit": "passage", "file": sys.stderr}
     with tqdm(total=len(texts), disable=not progress, **bar_options) as bar:
         for start in range(0, len(texts), step):
-            vectors[start : start + step] = model.embed(texts[start : start + step])
-            bar.update(len(texts[start : start + step]))
+            chunk = texts[start : start + step]
+            vectors[start : start + step] = model.embed(chunk)
+            bar.update(len(chunk))
     return vectors
 
 

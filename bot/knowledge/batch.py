@@ -6,6 +6,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bot.domain.errors import UsageError
 from bot.knowledge.paste import check_text
@@ -32,6 +33,17 @@ def thread_fold(key: str, folds: int) -> int:
     return zlib.crc32(key.encode()) % folds
 
 
+def _text_object(line: str) -> dict[str, Any]:
+    """One line as a JSON object with a "text" string, or a ValueError that says what is wrong with it."""
+    try:
+        data_line = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f'not JSON ({exc.msg} at column {exc.colno}); expected {{"text": "..."}}') from exc
+    if not isinstance(data_line, dict) or not isinstance(data_line.get("text"), str):
+        raise ValueError('expected an object with a "text" string')
+    return data_line
+
+
 def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) -> list[Case]:
     """Every line as a Case, in order; a bad or blank line becomes a Case with `error` set, so output row
     k answers input line k. A labelled set (eval) skips blank lines and stops at the first bad one.
@@ -48,12 +60,7 @@ def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) 
                 cases.append(Case(number, "", error=f"line {number}: blank line"))
             continue
         try:
-            try:
-                data_line = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f'not JSON ({exc.msg} at column {exc.colno}); expected {{"text": "..."}}') from exc
-            if not isinstance(data_line, dict) or not isinstance(data_line.get("text"), str):
-                raise ValueError('expected an object with a "text" string')
+            data_line = _text_object(line)
             check_text(data_line["text"], what="the text")
         except (ValueError, UsageError) as exc:
             if labelled:
