@@ -14,8 +14,8 @@ from bot.services.evaluation import prediction_of, score
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
 REPORTS = ROOT / "runbooks" / "reports.jsonl"
-# 49 real reports collected on 2026-12-06 from threads in neither set, read blind and measured once before
-# anything was changed for them (README "Quality"); only ever measured, like the eval set
+# 88 real reports collected on 2026-12-06 from threads in neither set, in two draws, labelled without running
+# cnibot and measured once before anything was changed for them (README "Quality"); only ever measured
 FRESH = ROOT / "tests" / "data" / "fresh-2026-12-06.jsonl"
 RUNBOOKS, _ = read_runbooks(ROOT / "runbooks")
 LOOKALIKES, _ = read_lookalikes(ROOT / "runbooks" / "lookalikes.yaml")
@@ -103,13 +103,13 @@ def test_eval_set_meets_the_targets(matcher) -> None:
 
 def test_fresh_real_reports_hold_the_measured_numbers(matcher) -> None:
     cases = read_batch(str(FRESH), labelled=True)
-    assert len(cases) == 49 and sum(c.expect == "none" for c in cases) == 9
+    assert len(cases) == 88 and sum(c.expect == "none" for c in cases) == 16
     results = matcher.match_many([c.text for c in cases])
     report = score("fused", cases, [prediction_of(r) for r in results])
-    # measured 0.775 / 0.900 / 1.000 (31, 36 of 40; 9 of 9); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.755, report.misses
-    assert report.top3_rate >= 0.88, report.misses
-    assert report.abstention_rate >= 0.98, report.misses
+    # measured 0.806 / 0.931 / 0.938 (58, 67 of 72; 15 of 16); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.786, report.misses
+    assert report.top3_rate >= 0.911, report.misses
+    assert report.abstention_rate >= 0.918, report.misses
 
 
 def test_the_fresh_reports_come_from_threads_neither_set_holds() -> None:
