@@ -88,12 +88,17 @@ def test_a_paste_with_two_faults_answers_each(matcher) -> None:
     assert result.to_json()["groups"]
 
 
+def fused_report(matcher, path: Path):
+    """What `cnibot eval PATH` prints for the fused matcher, and the cases it read."""
+    cases = read_batch(str(path), labelled=True)
+    results = matcher.match_many([c.text for c in cases])
+    return cases, score("fused", cases, [prediction_of(r) for r in results])
+
+
 def test_eval_set_meets_the_targets(matcher) -> None:
-    cases = read_batch(str(EVAL), labelled=True)
+    cases, report = fused_report(matcher, EVAL)
     assert len(cases) >= 100
     assert sum(c.expect == "none" for c in cases) >= 15
-    results = matcher.match_many([c.text for c in cases])
-    report = score("fused", cases, [prediction_of(r) for r in results])
     # measured 0.990 / 1.000 / 0.949, every runbook >= 0.86 (README); held at the measured values minus 2 points
     assert report.top1_rate >= 0.97, report.misses
     assert report.top3_rate >= 0.98, report.misses
@@ -102,10 +107,8 @@ def test_eval_set_meets_the_targets(matcher) -> None:
 
 
 def test_fresh_real_reports_hold_the_measured_numbers(matcher) -> None:
-    cases = read_batch(str(FRESH), labelled=True)
+    cases, report = fused_report(matcher, FRESH)
     assert len(cases) == 88 and sum(c.expect == "none" for c in cases) == 16
-    results = matcher.match_many([c.text for c in cases])
-    report = score("fused", cases, [prediction_of(r) for r in results])
     # measured 0.806 / 0.931 / 0.938 (58, 67 of 72; 15 of 16); held at the measured values minus 2 points
     assert report.top1_rate >= 0.786, report.misses
     assert report.top3_rate >= 0.911, report.misses
