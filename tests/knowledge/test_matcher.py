@@ -14,8 +14,9 @@ from bot.services.evaluation import prediction_of, score
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "data" / "eval.jsonl"
 REPORTS = ROOT / "runbooks" / "reports.jsonl"
-# Real reports from threads in neither set, labelled without running cnibot and measured once before anything
-# was changed for them (README "Quality"); only ever measured. Draws A and B (88), then draw C (82).
+# Real reports from threads the development set does not hold, labelled without running cnibot and measured once
+# before anything was changed for them (README "Quality"); only ever measured. Draws A and B (88), then draw C
+# (82). Some share a thread or an error string with the hand-written evaluation cases (README: "How independent").
 FRESH = ROOT / "tests" / "data" / "fresh-2026-12-06.jsonl"
 FRESH_C = ROOT / "tests" / "data" / "fresh-2026-12-06-c.jsonl"
 FRESH_SETS = (FRESH, FRESH_C)
@@ -129,6 +130,8 @@ def test_fresh_real_reports_hold_the_measured_numbers(matcher, path, cni, none, 
 
 
 def test_the_fresh_reports_come_from_threads_neither_set_holds() -> None:
+    """No fresh thread is a development report's (what cnibot learns from) or an evaluation case's URL."""
+
     def thread(source: str) -> str:
         return source.split("#")[0].rstrip("/").removeprefix("https://").removeprefix("http://")
 
