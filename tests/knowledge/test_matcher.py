@@ -141,6 +141,18 @@ def test_the_fresh_reports_come_from_threads_neither_set_holds() -> None:
     assert known.isdisjoint(fresh)
 
 
+def test_the_blind_reading_of_fresh_draws_a_and_b_covers_every_case_and_mostly_agrees() -> None:
+    """A second reader named a runbook for each case from its text alone (README, "How independent")."""
+    import json
+
+    cases = read_batch(str(FRESH), labelled=True)
+    readings = [json.loads(line) for line in FRESH.with_suffix(".audit.jsonl").read_text("utf-8").splitlines()]
+    assert [r["n"] for r in readings] == [c.line for c in cases]
+    pod_network = [(c, r) for c, r in zip(cases, readings, strict=True) if c.expect != "none"]
+    agreed = sum(r["best"] in {c.expect, *c.also} for c, r in pod_network)
+    assert (agreed, len(pod_network)) == (67, 72)
+
+
 def cross_validated(knowledge_settings, train_fraction: float = 1.0):
     from bot.config import Settings
     from bot.services.evaluation import cross_validate
