@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -141,15 +142,19 @@ def test_the_fresh_reports_come_from_threads_neither_set_holds() -> None:
     assert known.isdisjoint(fresh)
 
 
+def blind_readings(path: Path) -> dict[int, dict]:
+    """The blind second reading of a labelled file (`X.audit.jsonl` beside `X.jsonl`), by the file's line."""
+    rows = [json.loads(line) for line in path.with_suffix(".audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {row["line"]: row for row in rows}
+
+
 def test_the_blind_reading_of_fresh_draws_a_and_b_covers_every_case_and_mostly_agrees() -> None:
     """A second reader named a runbook for each case from its text alone (README, "How independent")."""
-    import json
-
+    audit = blind_readings(FRESH)
     cases = read_batch(str(FRESH), labelled=True)
-    readings = [json.loads(line) for line in FRESH.with_suffix(".audit.jsonl").read_text("utf-8").splitlines()]
-    assert [r["n"] for r in readings] == [c.line for c in cases]
-    pod_network = [(c, r) for c, r in zip(cases, readings, strict=True) if c.expect != "none"]
-    agreed = sum(r["best"] in {c.expect, *c.also} for c, r in pod_network)
+    assert sorted(audit) == [c.line for c in cases]
+    pod_network = [c for c in cases if c.expect != "none"]
+    agreed = sum(audit[c.line]["best"] in {c.expect, *c.also} for c in pod_network)
     assert (agreed, len(pod_network)) == (67, 72)
 
 
@@ -252,8 +257,6 @@ def test_one_strong_error_line_drowned_by_prose_is_answered_as_its_own_fault(mat
 
 
 def test_an_error_deep_inside_a_long_json_record_is_found(matcher) -> None:
-    import json
-
     record = {"kubernetes": {"labels": {f"team.example.com/label{i}": "x" * 40 for i in range(100)}}}
     record["log"] = 'plugin type="calico" failed (add): failed to request 1 IPv4 addresses. IPAM allocated only 0'
     text = json.dumps(record)
@@ -354,12 +357,7 @@ def test_threshold_curve_counts_answers_to_non_cni_text_against_precision() -> N
 def test_every_report_has_its_blind_reading_and_the_also_rule_holds() -> None:
     """runbooks/reports.audit.jsonl reads every report again without its label; where that reader's
     runbook differs from ours but the reader calls ours plausible, both readings count (README, Quality)."""
-    import json
-
-    audit = {}
-    for line in (REPORTS.parent / "reports.audit.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        audit[row["line"]] = row
+    audit = blind_readings(REPORTS)
     cases = read_batch(str(REPORTS), labelled=True)
     assert sorted(audit) == [c.line for c in cases]
     for case in cases:
