@@ -23,8 +23,18 @@ class Case:
 
 
 def thread_key(source: str, line: int) -> str:
-    """Which incident a labelled report tells: its thread, or the report alone when it names none."""
-    return source or f"line {line}"
+    """Which incident a labelled report tells: its thread, or the report alone when it names none.
+
+    Two spellings of one thread's address (a comment's `#issuecomment-…` anchor, a trailing slash, http
+    against https, `www.` or capitals in the host) are one thread: otherwise its reports could land in
+    different folds and the cross-validation would measure a report against its own thread. The query
+    stays (`show_bug.cgi?id=…` names the thread); a source that is not an address is kept as written."""
+    source = source.strip()
+    _, sep, rest = source.partition("://")
+    if not sep:
+        return source or f"line {line}"
+    host, slash, path = rest.split("#", 1)[0].partition("/")
+    return f"https://{host.lower().removeprefix('www.')}{slash}{path}".rstrip("/")
 
 
 def thread_fold(key: str, folds: int) -> int:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from bot.knowledge.batch import read_batch
+from bot.knowledge.batch import read_batch, thread_fold, thread_key
 from bot.knowledge.loader import read_lookalikes, read_runbooks
 from bot.services.evaluation import prediction_of, score
 
@@ -132,14 +133,36 @@ def test_fresh_real_reports_hold_the_measured_numbers(matcher, path, cni, none, 
 
 def test_the_fresh_reports_come_from_threads_neither_set_holds() -> None:
     """No fresh thread is a development report's (what cnibot learns from) or an evaluation case's URL."""
-
-    def thread(source: str) -> str:
-        return source.split("#")[0].rstrip("/").removeprefix("https://").removeprefix("http://")
-
-    known = {thread(c.source) for path in (REPORTS, EVAL) for c in read_batch(str(path), labelled=True)}
-    fresh = [thread(c.source) for path in FRESH_SETS for c in read_batch(str(path), labelled=True)]
+    known = {thread_key(c.source, 0) for path in (REPORTS, EVAL) for c in read_batch(str(path), labelled=True)}
+    fresh = [thread_key(c.source, 0) for path in FRESH_SETS for c in read_batch(str(path), labelled=True)]
     assert len(set(fresh)) == len(fresh)
     assert known.isdisjoint(fresh)
+
+
+def test_one_thread_spelt_two_ways_is_one_thread_and_one_fold() -> None:
+    """Cross-validation folds by thread_key: a comment's anchor, a trailing slash, http or a capitalised
+    `www.` host must not put one thread's reports on both sides of a fold."""
+    spellings = [
+        "https://github.com/projectcalico/calico/issues/4604",
+        "https://github.com/projectcalico/calico/issues/4604#issuecomment-812345678",
+        "http://GitHub.com/projectcalico/calico/issues/4604/",
+        "https://www.github.com/projectcalico/calico/issues/4604",
+    ]
+    assert {thread_key(s, line) for line, s in enumerate(spellings)} == {spellings[0]}
+    assert len({thread_fold(thread_key(s, 0), 5) for s in spellings}) == 1
+    # the query names a thread on some trackers; a reference that is not an address stays as written
+    assert thread_key("https://bugzilla.redhat.com/show_bug.cgi?id=1966521", 1).endswith("?id=1966521")
+    assert thread_key("shape from containerd/containerd#8419", 1) == "shape from containerd/containerd#8419"
+    assert thread_key("", 12) == "line 12"
+
+
+def test_every_development_report_names_its_thread_and_no_thread_dominates() -> None:
+    """What the README says of the development set: each report has its thread's address, and no thread
+    (however its address is spelt) holds more than two, so one long thread cannot weigh on a fold."""
+    cases = read_batch(str(REPORTS), labelled=True)
+    assert [c.line for c in cases if "://" not in c.source] == []
+    per_thread = Counter(thread_key(c.source, c.line) for c in cases)
+    assert max(per_thread.values()) <= 2, per_thread.most_common(3)
 
 
 def blind_readings(path: Path) -> dict[int, dict]:
@@ -181,16 +204,16 @@ def test_real_reports_cross_validated_meet_the_measured_numbers(knowledge_settin
     calibration never saw it and whose search cannot see its passages."""
     report = cross_validated(knowledge_settings)
     assert report.cni_cases >= 660 and report.none_cases >= 285
-    # measured 0.836 / 0.973 / 0.924, every runbook >= 0.76 (README); held at the measured values minus 2 points
-    assert report.top1_rate >= 0.816, report.misses
-    assert report.top3_rate >= 0.953, report.misses
-    assert report.abstention_rate >= 0.904, report.misses
+    # measured 0.837 / 0.974 / 0.920, every runbook >= 0.76 (README); held at the measured values minus 2 points
+    assert report.top1_rate >= 0.817, report.misses
+    assert report.top3_rate >= 0.954, report.misses
+    assert report.abstention_rate >= 0.900, report.misses
     assert {rb: hits / total for rb, (hits, total) in report.per_runbook.items() if hits / total < 0.74} == {}
 
 
 def test_a_learning_curve_point_learns_from_fewer_reports_and_measures_the_same_cases(knowledge_settings) -> None:
     """`eval --cv 5 --train-fraction 0.25`: the same 952 cases, answered by matchers that learnt from a
-    quarter of the other folds' threads; measured 0.810 / 0.959 / 0.833 against 0.836 / 0.973 / 0.924
+    quarter of the other folds' threads; measured 0.809 / 0.958 / 0.840 against 0.837 / 0.974 / 0.920
     with all of them (README "Quality"). Fewer non-CNI reports learnt from, fewer abstentions."""
     report = cross_validated(knowledge_settings, train_fraction=0.25)
     assert report.cni_cases >= 660 and report.none_cases >= 285
