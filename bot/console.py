@@ -10,7 +10,7 @@ from typing import TextIO
 from rich.console import Console
 
 from bot import terminal
-from bot.services.conversation import HELP, REMEDIATION_COMMANDS, QuitReply, is_command, split_identity
+from bot.services.conversation import HELP, REMEDIATION_COMMANDS, QuitReply, is_command_attempt, split_identity
 from bot.wiring import App
 
 # Pasted text arrives in one burst; lines that follow within this window belong to the same paste.
@@ -18,11 +18,11 @@ PASTE_WINDOW_SECONDS = 0.05
 
 
 def split_messages(lines: Iterable[str]) -> Iterator[str]:
-    """Group lines into messages: a line that is a command is a message of its own; other lines join
-    into one paste until a blank line or a command."""
+    """Group lines into messages: a line that is a command (or a mistyped one) is a message of its own;
+    other lines join into one paste until a blank line or a command."""
     block: list[str] = []
     for line in lines:
-        if is_command(line):
+        if is_command_attempt(line):
             if block:
                 yield "".join(block).strip()
                 block = []

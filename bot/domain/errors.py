@@ -3,6 +3,15 @@ so a user only ever sees one clean line, never a traceback."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """ " (did you mean X?)" when one of `choices` is a likely typo fix for `word`, else ""."""
+    close = difflib.get_close_matches(word.lower(), sorted(set(choices)), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
 
 class CnibotError(Exception):
     """Base class: the message is a complete, user-facing sentence."""

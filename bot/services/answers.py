@@ -74,9 +74,13 @@ class Answering:
         return sorted(self._runbooks(), key=lambda rb: rb.id)
 
     def runbook(self, runbook_id: str) -> Runbook:
-        from bot.domain.errors import UsageError
+        from bot.domain.errors import UsageError, did_you_mean
 
+        wanted = runbook_id.lower()  # ids are lower case; `show Ipam-Exhausted` means the same runbook
         for rb in self._runbooks():
-            if rb.id == runbook_id:
+            if rb.id == wanted:
                 return rb
-        raise UsageError(f"no runbook {runbook_id!r}; `cnibot runbook list` (or `list` in the console) shows the ids")
+        hint = did_you_mean(runbook_id, (rb.id for rb in self._runbooks()))
+        raise UsageError(
+            f"no runbook {runbook_id!r}{hint}; `cnibot runbook list` (or `list` in the console) shows the ids"
+        )

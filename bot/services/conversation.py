@@ -128,6 +128,29 @@ def is_command(line: str) -> bool:
     return False
 
 
+# A word of a command: ids, key=value parameters, user ids; a colon, quote or bracket means a log line
+_COMMAND_WORD = re.compile(r"^[\w.\-/=@,]+$")
+_COMMANDS_WITH_ARGUMENTS = ("show", "report", "probe", *REMEDIATION_COMMANDS)
+
+
+def is_command_attempt(line: str) -> bool:
+    """A command, or a short line shaped like one that names something that does not exist (`probe
+    ipam.usag`, `show Ipam-Exhausted`, `approve 12`): it gets the command's own error, with a likely
+    fix, instead of being matched as a paste, where `probe ipam.usag` read as a crash-looping CNI agent
+    at 0.69. Up to two plain words after the command (plus `as USER`; `fix` takes any key=value)."""
+    if is_command(line):
+        return True
+    words = line.split()
+    if not words or words[0].lower() not in _COMMANDS_WITH_ARGUMENTS:
+        return False
+    rest, _ = split_identity(words[1:])
+    if not rest or not all(_COMMAND_WORD.match(w) for w in words[1:]):
+        return False
+    if words[0].lower() == "fix":
+        return all("=" in w for w in rest[1:])
+    return len(rest) <= 2
+
+
 class Conversation:
     def __init__(
         self,
@@ -168,7 +191,7 @@ class Conversation:
         return ProposalReply(view, "" if outcome.changed else outcome.message)
 
     def _reply(self, text: str, user: str) -> Reply:
-        if not is_command(text):
+        if not is_command_attempt(text):
             return AnswerReply(self.answering.answer(text))
         words = text.split()
         head = words[0].lower()
@@ -183,6 +206,8 @@ class Conversation:
         if head == "show":
             return RunbookReply(self.answering.runbook(words[1]))
         if head == "report":
+            if words[1:] != ["ipam"]:
+                return ErrorReply(f"no report {' '.join(words[1:])!r}; `report ipam` is the one there is")
             if self.reports is None:
                 return ErrorReply("reports are not available here")
             reports = self.reports()

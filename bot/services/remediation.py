@@ -183,7 +183,7 @@ class Remediation:
     def _stored(self, proposal_id: str) -> StoredProposal:
         stored = self._store().proposal(proposal_id)
         if stored is None:
-            raise UsageError(f"no proposal {proposal_id!r}")
+            raise UsageError(f"no proposal {proposal_id!r}; a proposal's id (p- and 8 hex digits) is in its message")
         return stored
 
     def view(self, proposal_id: str, message: str = "", **extra: Any) -> ProposalView:

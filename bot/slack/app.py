@@ -22,7 +22,7 @@ from bot.domain.probe import ProbeReport
 from bot.knowledge.normalize import normalize
 from bot.knowledge.redact import redact
 from bot.services.answers import Answer, Answering
-from bot.services.conversation import is_command
+from bot.services.conversation import is_command_attempt
 from bot.services.probing import Probing
 from bot.services.remediation import ProposalView, Remediation
 from bot.services.remediation_text import plan_text
@@ -97,12 +97,14 @@ class SlackBot:
         text = str(event.get("text") or "")
         if context.bot_user_id and f"<@{context.bot_user_id}>" in text:
             return  # a mention: on_mention answers it, always
+        if is_command_attempt(text):
+            return  # a command meant for the bot but not addressed to it; as a paste `probe ipam` read as a crash loop
         self._answer(event, body, client, always=False)
 
     def on_mention(self, event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         words = text.split()
-        if words[:1] == ["probe"] and is_command(text):
+        if words[:1] == ["probe"] and is_command_attempt(text):
             reply, fallback = self._probe_reply(words, user=str(event.get("user") or ""), event=event)
             self._post(client, event, reply, fallback)
             return

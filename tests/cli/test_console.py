@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.console import split_messages
-from bot.services.conversation import is_command
+from bot.services.conversation import is_command, is_command_attempt
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -92,6 +92,37 @@ def test_report_ipam_in_the_console_reports_and_keeps_history(tmp_path) -> None:
 )
 def test_only_exact_command_shapes_are_commands(line: str, command: bool) -> None:
     assert is_command(line) is command
+
+
+@pytest.mark.parametrize(
+    ("line", "attempt"),
+    [
+        ("probe ipam.usag", True),
+        ("show Ipam-Exhausted", True),
+        ("report ipm", True),
+        ("approve 12 as alice", True),
+        ("fix Release-Leaked pool=default as bob", True),
+        ("probe failed: connection refused", False),
+        ("report ipam usage is high", False),
+        ("show me why pods have no IP", False),
+        ("Readiness probe failed", False),
+        ('probe "calico-node" is failing', False),
+    ],
+)
+def test_a_short_line_shaped_like_a_command_is_a_command_attempt(line: str, attempt: bool) -> None:
+    assert is_command_attempt(line) is attempt
+
+
+def test_a_mistyped_command_gets_its_error_with_a_likely_fix_not_a_runbook() -> None:
+    typed = b"probe ipam.usag\nshow Ipam-Exhausted\nreport ipm\nprobe for mtu-mismach\nreject 12 as bob\n"
+    done = cnibot("console", "--sim", "ipam-exhausted", stdin=typed)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert "error: no probe 'ipam.usag' (did you mean ipam.usage?)" in out
+    assert "id ipam-exhausted" in out  # `show` takes the id in any case
+    assert "error: no report 'ipm'" in out
+    assert "error: no runbook 'mtu-mismach' (did you mean mtu-mismatch?)" in out
+    assert "Runbook:" not in out and "Confidence:" not in out  # none was matched as a paste
 
 
 def test_messages_split_at_commands_and_blank_lines() -> None:

@@ -95,6 +95,9 @@ def test_the_bot_ignores_itself_other_bots_edits_and_unconfident_chatter(bot) ->
     post(url, message_event(PASTE, event_id="Ev2", bot_id="BCNIBOT"), "application/json")
     post(url, message_event(PASTE, event_id="Ev3", subtype="message_changed"), "application/json")
     post(url, message_event("anyone up for lunch?", event_id="Ev4"), "application/json")
+    # commands not addressed to the bot are not pastes (matched, `probe ipam` read as a CNI crash loop at 0.80)
+    post(url, message_event("probe ipam", event_id="Ev5", ts="1.5"), "application/json")
+    post(url, message_event("probe ipam.usag", event_id="Ev6", ts="1.6"), "application/json")
     time.sleep(1.5)
     assert calls.of("chat.postMessage") == []
 
@@ -245,6 +248,11 @@ def test_a_mention_always_answers_and_can_run_probes(bot) -> None:
     post(url, json.dumps(mention).encode(), "application/json")
     probed = calls.wait_for("chat.postMessage", 2, seconds=60)[1]
     assert "ipam.usage" in json.dumps(probed) and probed["thread_ts"] == "5.2"
+    mention["event_id"] = "Ev12"
+    mention["event"] = {**mention["event"], "text": f"<@{BOT_USER}> probe ipam.usag", "ts": "5.3"}  # type: ignore[dict-item]
+    post(url, json.dumps(mention).encode(), "application/json")
+    mistyped = calls.wait_for("chat.postMessage", 3, seconds=60)[2]
+    assert "no probe 'ipam.usag' (did you mean ipam.usage?)" in json.dumps(mistyped), mistyped
 
 
 def test_the_cni_command_acknowledges_then_answers_through_the_response_url(bot) -> None:
