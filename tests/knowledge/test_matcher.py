@@ -389,3 +389,16 @@ def test_every_report_has_its_blind_reading_and_the_also_rule_holds() -> None:
             continue
         if case.expect in reading["plausible"]:
             assert reading["best"] in {case.expect, *case.also}, case.line
+
+
+@pytest.mark.parametrize("word", ["calico", "network", "show", "list", "123", "MTU", "cni0"])
+def test_a_one_word_paste_gets_no_confident_answer(matcher, word: str) -> None:
+    """One word names no fault; before this rule "calico" was answered calico-node-not-ready at 0.99."""
+    assert not matcher.match(word).confident
+
+
+def test_a_one_word_known_error_string_and_two_words_still_answer(matcher) -> None:
+    assert matcher.match("NetworkPluginNotReady").best.runbook == "cni-config-uninitialized"
+    assert matcher.match("NetworkPluginNotReady").confident
+    result = matcher.match("mtu issue")
+    assert result.confident and result.best.runbook == "mtu-mismatch"
