@@ -119,6 +119,20 @@ def transport_error(
         and float(said.group(1)) == connect_timeout
         and connect_timeout != read_timeout
     )
+    if (
+        server.startswith("https")
+        and said is not None
+        and float(said.group(1)) == connect_timeout == read_timeout
+        and "handshake" not in lowered
+    ):
+        # a capped request (the start-up ping: 5 s for both) cannot tell a stalled handshake from a silent
+        # apiserver, and raising CNIBOT_READ_TIMEOUT would not lift the cap: say both, advise neither
+        return ClusterTimeoutError(
+            f"no answer from {server} within {read_timeout:g} s for {request}, which a working apiserver "
+            "answers at once (the apiserver is down or overloaded, or what listens there does not speak TLS: "
+            "wrong port, or a proxy in the way?)",
+            request=request,
+        )
     if in_handshake or ("handshake" in lowered and ("timed out" in lowered or "timeout" in name.lower())):
         return ClusterTimeoutError(
             f"no TLS handshake from {server} within {connect_timeout:g} s for {request} "

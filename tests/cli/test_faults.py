@@ -144,6 +144,18 @@ def test_a_tls_handshake_that_never_comes_reports_the_connect_timeout(tmp_path: 
     assert_no_internals(out, err)
 
 
+def test_a_silent_port_at_the_default_timeouts_gives_no_advice_that_cannot_help(tmp_path: Path) -> None:
+    """The start-up ping waits 5 s, as long as the default connect timeout, so a stalled handshake and a
+    silent apiserver look alike; it used to advise raising CNIBOT_READ_TIMEOUT, which the ping's cap ignores."""
+    with silent_listener() as address:
+        kubeconfig = write_kubeconfig(tmp_path / "kc", f"https://{address}")
+        done = cnibot("probe", "all", "--kubeconfig", str(kubeconfig), env={"CNIBOT_READ_TIMEOUT": "100"})
+    out, err = text(done)
+    assert done.returncode == 1
+    assert "within 5 s" in out and "does not speak TLS" in out and "CNIBOT_READ_TIMEOUT" not in out, out
+    assert_no_internals(out, err)
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
