@@ -4,8 +4,9 @@ starts in well under a second (torch, kubernetes and slack are never imported on
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from bot.config import debug_enabled
@@ -21,12 +22,20 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="cnibot", description="ChatOps for Kubernetes pod-network (CNI) incidents.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # required: a bare `cnibot` is bad usage (one line on stderr, exit 2), not a help page on stdout
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, required=True)
 
     sub.add_parser("run", help="the main job: the Slack bot when tokens are set, else the local console")
     serve = sub.add_parser("serve", help="the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on --port)")
-    serve.add_argument("--port", type=int, default=3000, help="HTTP port for Slack requests and health (default 3000)")
-    serve.add_argument("--config", metavar="FILE", help="YAML settings file (the environment variables' names)")
+    serve.add_argument(
+        "--port", type=_port, default=3000, help="HTTP port for Slack requests and health (default 3000)"
+    )
+    serve.add_argument(
+        "--config",
+        metavar="FILE",
+        type=_non_empty("file name"),
+        help="YAML settings file (the environment variables' names)",
+    )
     _cluster_options(serve)
     remediation = sub.add_parser("remediation", help="the approval-gated remediation actions")
     rem_sub = remediation.add_subparsers(dest="remediation_command", metavar="ACTION", parser_class=_Parser)
@@ -41,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_sub = report.add_subparsers(dest="report_command", metavar="ACTION", parser_class=_Parser)
     ipam = report_sub.add_parser("ipam", help="the IPAM usage report once: text, --json, --png FILE, --post")
     ipam.add_argument("--json", action="store_true", help="print one JSON document")
-    ipam.add_argument("--png", metavar="FILE", help="write the chart (PNG) to FILE")
+    ipam.add_argument("--png", metavar="FILE", type=_non_empty("file name"), help="write the chart (PNG) to FILE")
     ipam.add_argument("--post", action="store_true", help="post it to CNIBOT_REPORT_CHANNEL (needs SLACK_BOT_TOKEN)")
     ipam.add_argument("--no-record", action="store_true", help="do not keep this snapshot in the history")
     ipam.add_argument("--cluster", metavar="NAME", help="one of the clusters reports cover (default: the default)")
@@ -51,11 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = sub.add_parser("feedback", help="pastes users labelled in Slack ([Not this one])")
     fb_sub = feedback.add_subparsers(dest="feedback_command", metavar="ACTION", parser_class=_Parser)
     export = fb_sub.add_parser("export", help="as JSON Lines in the eval format (text, expect, also, source)")
-    export.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument(
+        "--output", metavar="FILE", type=_non_empty("file name"), help="write to FILE instead of stdout"
+    )
     audit = sub.add_parser("audit", help="what the bot recorded: answered pastes, probe runs, feedback")
-    audit.add_argument("--since", metavar="DURATION", help="only the last 30m, 12h, 7d, ...")
-    audit.add_argument("--json", action="store_true", help="one JSON object per line")
-    audit.add_argument("--csv", action="store_true", help="comma-separated (default: tab-separated)")
+    audit.add_argument("--since", metavar="DURATION", type=_duration, help="only the last 30m, 12h, 7d, ...")
+    audit_format = audit.add_mutually_exclusive_group()
+    audit_format.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit_format.add_argument("--csv", action="store_true", help="comma-separated (default: tab-separated)")
     console = sub.add_parser("console", help="a local chat loop: paste an error, get a runbook")
     _cluster_options(console)
 
@@ -74,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument(
         "--batch",
         metavar="FILE",
+        type=_non_empty("file name"),
         help='JSON Lines with a "text" key per line (- for stdin); one JSON row per input line, with its "line"',
     )
 
@@ -91,9 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--cv",
-        type=int,
+        # one fold is no cross-validation; past 50 folds hold a thread or two each and only cost time
+        type=_int_in(2, 50, "a number of folds"),
         metavar="K",
-        help="K-fold cross-validation on runbooks/reports.jsonl (the set the calibration is fitted on)",
+        help="K-fold cross-validation (2 to 50) on runbooks/reports.jsonl (the set the calibration is fitted on)",
     )
     evaluate.add_argument(
         "--train-fraction",
@@ -108,15 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
     probe = sub.add_parser("probe", help="read-only cluster probes: list, ID, all, or for RUNBOOK_ID")
     probe.add_argument("target", help="list | all | a probe id (e.g. ipam.usage, or ipam) | for")
     probe.add_argument("runbook", nargs="?", help="with `for`: the runbook whose probes to run")
-    probe.add_argument("--json", action="store_true", help="print one JSON document")
-    _output_option(probe, only_for="`probe list`")
+    probe_format = probe.add_mutually_exclusive_group()
+    probe_format.add_argument("--json", action="store_true", help="print one JSON document (the same as -o json)")
+    probe_format.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "wide", "json"),
+        help="`probe list`: table at a terminal, tab-separated (wide) when piped, or json; a probe run: json only",
+    )
     _cluster_options(probe)
 
     sim = sub.add_parser("sim", help="the simulated cluster (a Kubernetes API subset on loopback)")
     sim_sub = sim.add_subparsers(dest="sim_command", metavar="ACTION", parser_class=_Parser)
     serve = sim_sub.add_parser("serve", help="serve a scenario on 127.0.0.1 and write a kubeconfig for it")
     serve.add_argument("--scenario", default="healthy", help="healthy, ipam-exhausted, mtu-mismatch, ...")
-    serve.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    serve.add_argument("--port", type=_port, default=0, help="port to listen on (default: any free port)")
     serve.add_argument(
         "--kubeconfig", default="sim-kubeconfig.yaml", help="where to write the kubeconfig (default: %(default)s)"
     )
@@ -124,20 +144,61 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _output_option(parser: argparse.ArgumentParser, *, only_for: str = "") -> None:
-    scope = f" ({only_for})" if only_for else ""
+def _output_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o",
         "--output",
         choices=("table", "wide", "json"),
-        help=f"table at a terminal, tab-separated (wide) when piped, or json{scope}",
+        help="table at a terminal, tab-separated (wide) when piped, or json",
     )
 
 
 def _cluster_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context (default: the current one)")
-    parser.add_argument("--sim", metavar="SCENARIO", help="use the embedded simulated cluster with this scenario")
+    parser.add_argument(
+        "--sim",
+        metavar="SCENARIO",
+        type=_non_empty("scenario"),
+        help="use the embedded simulated cluster with this scenario",
+    )
+
+
+# Argument types: argparse turns their ArgumentTypeError into one usage line and exit status 2. An empty
+# value is refused because the commands read "" as "not given" and would silently do something else.
+def _non_empty(what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"empty {what}")
+        return value
+
+    return check
+
+
+def _int_in(low: int, high: int, what: str) -> Callable[[str], int]:
+    def check(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{value!r}: give {what} from {low} to {high}")
+        return number
+
+    return check
+
+
+_port = _int_in(0, 65535, "a port")  # 0: any free port
+
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: str) -> float:
+    """Seconds in 30m, 12h, 7d. [0-9], not str.isdigit(): that passes '²', which int() refuses."""
+    found = re.fullmatch(r"([0-9]+)([smhd])", value)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a duration like 30m, 12h or 7d")
+    return float(int(found[1]) * _SECONDS[found[2]])
 
 
 def _fail(message: str, status: int) -> int:
@@ -149,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return _dispatch(parser, args)
+        return _dispatch(args)
     except UsageError as exc:
         return _fail(str(exc), 2)
     except CnibotError as exc:
@@ -166,12 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected {type(exc).__name__}: {exc} (set CNIBOT_DEBUG=1 for details)", 1)
 
 
-def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace) -> int:
     from bot import commands
 
-    if args.command is None:
-        parser.print_help()
-        return 2
     if args.command == "runbook":
         if args.runbook_command is None:
             raise UsageError("runbook needs an action: list, show ID or check")

@@ -123,16 +123,8 @@ def audit(args: argparse.Namespace) -> int:
     import csv
     import time
 
-    from bot.domain.errors import UsageError as Usage
-
     app = App.from_environment()
-    since = 0.0
-    if args.since:
-        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-        amount, unit = args.since[:-1], args.since[-1:]
-        if unit not in units or not amount.isdigit():
-            raise Usage(f"--since {args.since!r}: give a duration like 30m, 12h or 7d")
-        since = time.time() - int(amount) * units[unit]
+    since = 0.0 if args.since is None else time.time() - args.since  # --since: seconds (cli._duration)
     rows = [r.to_json() for r in app.store.audit(since=since)]
     if args.json:
         for row in rows:
@@ -161,12 +153,11 @@ def match(args: argparse.Namespace) -> int:
         if args.text is not None:
             raise UsageError("give either TEXT or --batch FILE, not both")
         from bot.knowledge.batch import read_batch
-        from bot.knowledge.paste import MAX_PASTE_BYTES
 
         if args.batch == "-":
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("--batch - reads JSON Lines from stdin; pipe a file in")
-            cases = read_batch("stdin", data=sys.stdin.buffer.read(MAX_PASTE_BYTES * 8))
+            cases = read_batch("stdin", stream=sys.stdin.buffer)
         else:
             cases = read_batch(args.batch)
         valid = [c for c in cases if c.error is None]
@@ -241,25 +232,31 @@ def evaluate(args: argparse.Namespace) -> int:
 def probe(args: argparse.Namespace) -> int:
     from bot import terminal
 
+    output = "json" if args.json else args.output  # --json is -o json (argparse keeps them apart)
     if args.target == "list":
         from bot.probes.descriptions import PROBE_DESCRIPTIONS
 
+        if args.runbook is not None:
+            raise UsageError(f"unexpected argument {args.runbook!r} after 'list'")
         rows = list(PROBE_DESCRIPTIONS.items())
         _print_listing(
             _console_out(),
             terminal.PROBE_COLUMNS,
             rows,
-            args.output,
+            output,
             lambda: terminal.render_probe_list(PROBE_DESCRIPTIONS),
         )
         return 0
+    if output in ("table", "wide"):
+        # a probe report is not a listing: it has no columns to lay out, only text or JSON
+        raise UsageError(f"-o {output} is for `probe list`; a probe run prints text, or JSON with -o json")
     app = App.from_environment(_choice(args))
     try:
         ids = app.probing.ids_for(args.target, args.runbook)
         report = app.probing.run(ids)
     finally:
         app.close()
-    if args.json:
+    if output == "json":
         print(json.dumps(report.to_json(), ensure_ascii=False, default=str))
     else:
         _console_out().print(terminal.render_probe_report(report))
@@ -283,16 +280,21 @@ def feedback(args: argparse.Namespace) -> int:
     """`cnibot feedback export`: the pastes users labelled with [Not this one], as eval-set JSON Lines."""
     app = App.from_environment()
     rows = list(app.store.labelled_pastes())
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-    try:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
-    if args.output:
-        print(f"{len(rows)} labelled paste(s) written to {args.output}", file=sys.stderr)
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if args.output is None:
+        sys.stdout.write(lines)
+        return 0
+    _write_file("--output", args.output, lines.encode())
+    print(f"{len(rows)} labelled paste(s) written to {args.output}", file=sys.stderr)
     return 0
+
+
+def _write_file(option: str, path: str, data: bytes) -> None:
+    """A file the user named: a missing folder or a directory is their input to fix (exit 2), not a crash."""
+    try:
+        Path(path).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def remediation(args: argparse.Namespace) -> int:
@@ -331,25 +333,29 @@ def report(args: argparse.Namespace) -> int:
     if args.report_command == "schedule":
         return _report_schedule(args)
     from bot.reporting.text import report_text
+    from bot.store.db import StoreError
 
     app = App.from_environment(_choice(args))
     settings = app.settings.reports
     if args.post and not settings.channel:
         raise UsageError("--post needs CNIBOT_REPORT_CHANNEL (the channel id reports go to)")
     poster = app.report_poster() if args.post else None
+    store_failures: dict[str, list[str]] = {}  # the store's error -> what it stopped: one line for both
+
+    def store_failed(what: str, exc: StoreError) -> None:
+        store_failures.setdefault(str(exc), []).append(what)
+
     try:
         reports = app.reports()
-        view = reports.take(reports.target(args.cluster or ""), record=not args.no_record)
+        target = reports.target(args.cluster or "")
+        view = reports.take(target, record=not args.no_record, on_store_error=store_failed)
         chart = reports.chart(view) if (args.png or poster is not None) else None
     finally:
         app.close()
     if args.png:
         if chart is None:
             raise UsageError(f"--png {args.png}: the chart could not be drawn (the log says why)")
-        try:
-            Path(args.png).write_bytes(chart)
-        except OSError as exc:
-            raise UsageError(f"--png {args.png}: cannot write it ({exc.strerror or exc})") from None
+        _write_file("--png", args.png, chart)
     if poster is not None:
         poster.post_report(settings.channel, view, chart)  # a refused post: PostError, one line
     if args.json:
@@ -360,6 +366,12 @@ def report(args: argparse.Namespace) -> int:
             print(f"chart written to {args.png}", file=sys.stderr)
         if poster is not None:
             print(f"posted to {settings.channel}", file=sys.stderr)
+    if store_failures:
+        # The report was made and is worth having, so it is printed (and posted); but its history or its
+        # snapshot failed, so the run did not do all it was asked: one warning line, exit status 1.
+        why = "; ".join(f"{' and '.join(whats)}: {cause}" for cause, whats in store_failures.items())
+        print(f"cnibot: warning: IPAM {why}", file=sys.stderr)
+        return 1
     return 0
 
 

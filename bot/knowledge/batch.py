@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from bot.domain.errors import UsageError
-from bot.knowledge.paste import check_text
+from bot.domain.errors import UsageError, did_you_mean
+from bot.knowledge.paste import MAX_PASTE_BYTES, check_text
+
+# a batch is many pastes, but not unbounded: the whole file is held in memory (64 MiB)
+MAX_BATCH_BYTES = 8 * MAX_PASTE_BYTES
 
 
 @dataclass(frozen=True)
@@ -54,35 +58,74 @@ def _text_object(line: str) -> dict[str, Any]:
     return data_line
 
 
-def read_batch(path: str, *, labelled: bool = False, data: bytes | None = None) -> list[Case]:
+def read_batch(
+    path: str,
+    *,
+    labelled: bool = False,
+    stream: BinaryIO | None = None,
+    runbook_ids: Collection[str] | None = None,
+) -> list[Case]:
     """Every line as a Case, in order; a bad or blank line becomes a Case with `error` set, so output row
-    k answers input line k. A labelled set (eval) skips blank lines and stops at the first bad one.
-    `data` is the file's content when it does not come from `path` (stdin)."""
-    if data is None:
+    k answers input line k. A labelled set (eval) skips blank lines and stops at the first bad one, and
+    with `runbook_ids` at the first label that names no runbook. `stream` is read instead of `path`
+    (stdin)."""
+    if stream is None:
         try:
-            data = Path(path).read_bytes()
+            with Path(path).open("rb") as file:
+                data = _read_at_most(file, path)
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    else:
+        data = _read_at_most(stream, path)
+    text = data.decode("utf-8", errors="replace")
+    # "\n" only: splitlines() would also split a JSON string at a raw U+2028, U+2029 or U+0085, which
+    # json.dumps(ensure_ascii=False) writes unescaped, shifting every later line number
+    lines = text.removesuffix("\n").split("\n") if text else []
     cases = []
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+    for number, line in enumerate((line.removesuffix("\r") for line in lines), 1):
         if not line.strip():
             if not labelled:
                 cases.append(Case(number, "", error=f"line {number}: blank line"))
             continue
         try:
             data_line = _text_object(line)
-            check_text(data_line["text"], what="the text")
+            paste = check_text(data_line["text"], what="the text")
         except (ValueError, UsageError) as exc:
             if labelled:
                 raise UsageError(f"{path}:{number}: {exc}") from exc
             cases.append(Case(number, "", error=f"line {number}: {exc}"))
             continue
-        expect = data_line.get("expect")
-        if labelled and not isinstance(expect, str):
-            raise UsageError(f'{path}:{number}: "expect" must be a runbook id or "none"')
-        also = data_line.get("also") or []
-        source = str(data_line.get("source") or "")
-        cases.append(Case(number, data_line["text"], expect, tuple(str(a) for a in also), source=source))
+        if not labelled:
+            cases.append(Case(number, paste))  # `match --batch` reads only the text
+            continue
+        expect, also = _labels(data_line, runbook_ids, f"{path}:{number}")
+        cases.append(Case(number, paste, expect, also, source=str(data_line.get("source") or "")))
     if not cases:
         raise UsageError(f"{path} holds no lines")
     return cases
+
+
+def _read_at_most(stream: BinaryIO, path: str) -> bytes:
+    data = stream.read(MAX_BATCH_BYTES + 1)  # one byte more tells a file of exactly the limit from a longer one
+    if len(data) > MAX_BATCH_BYTES:
+        raise UsageError(f"{path} is larger than {MAX_BATCH_BYTES // 1048576} MiB; split it into smaller files")
+    return data
+
+
+def _labels(data_line: dict[str, Any], runbook_ids: Collection[str] | None, where: str) -> tuple[str, tuple[str, ...]]:
+    """A labelled line's "expect" and "also", or UsageError naming the line. "also" must be a list: a lone
+    string is more likely a slip than a one-item list, and a labelled set should have one spelling."""
+    expect = data_line.get("expect")
+    if not isinstance(expect, str):
+        raise UsageError(f'{where}: "expect" must be a runbook id or "none"')
+    also = data_line.get("also")
+    also = [] if also is None else also  # absent or null: none; but 0 or "" is a slip, reported below
+    if not isinstance(also, list) or not all(isinstance(a, str) for a in also):
+        raise UsageError(f'{where}: "also" must be a list of runbook ids')
+    if runbook_ids is not None:
+        # a typo would otherwise be scored as a miss (or a silent non-match in "also"), never reported
+        for label in ([] if expect == "none" else [expect]) + also:
+            if label not in runbook_ids:
+                hint = did_you_mean(label, runbook_ids)
+                raise UsageError(f"{where}: no runbook {label!r}{hint}; `cnibot runbook list` shows the ids")
+    return expect, tuple(also)

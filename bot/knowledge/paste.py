@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.errors import UsageError
 
 MAX_PASTE_BYTES = 8 * 1024 * 1024
 MAX_UNDECODABLE_SHARE = 0.05
+# A lone surrogate (an undecodable argv or console byte under surrogateescape, or a JSON "\ud800") is no
+# character: the tokenizer and any UTF-8 output refuse it. It becomes U+FFFD, as undecodable stdin bytes do.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def decode_paste(data: bytes, *, what: str = "input") -> str:
@@ -16,11 +21,18 @@ def decode_paste(data: bytes, *, what: str = "input") -> str:
             "(paste the error lines, or the last part of the log)"
         )
     text = data.decode("utf-8", errors="replace")
-    check_text(text, what=what)
-    return text
+    return check_text(text, what=what)
+
+
+def clean_text(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def check_text(text: str, *, what: str = "input") -> str:
+    """`text` cleaned (see `clean_text`), or UsageError when it is empty or binary. Use the text it
+    returns: only that one is safe to search and print."""
+    text = clean_text(text)
     if not text.strip():
         raise UsageError(f"{what} is empty; paste an error message or describe the symptom")
     bad = text.count("\ufffd") + sum(1 for ch in text if ch < " " and ch not in "\n\r\t\x1b")

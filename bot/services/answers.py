@@ -59,7 +59,7 @@ class Answering:
 
     def answer(self, text: str) -> Answer:
         """Raises UsageError (one sentence) for an empty or binary paste."""
-        check_text(text, what="the paste")
+        text = check_text(text, what="the paste")
         started = time.perf_counter()
         result = self._matcher().match(text)
         if self._observe is not None:

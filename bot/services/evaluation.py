@@ -185,7 +185,7 @@ def evaluate_file(
 ) -> list[Report]:
     """The fused matcher's report; with `signal_calibrations`, each signal alone too, and with
     `baseline_files`, a plain BM25 baseline over those runbook files."""
-    cases = read_batch(path, labelled=True)
+    cases = read_batch(path, labelled=True, runbook_ids=matcher.runbook_ids)
     texts = [c.text for c in cases]
 
     def predict_with(calibration: Calibration | None) -> list[Prediction]:
@@ -226,7 +226,7 @@ def cross_validate(
     `train_fraction` < 1 draws a learning curve: every fold also leaves out the reports of the other
     folds' threads outside that fraction (the same threads for every fold, chosen by a stable hash), so
     the same cases are measured by a matcher that learnt from fewer real reports."""
-    cases = read_batch(path, labelled=True)
+    cases = read_batch(path, labelled=True, runbook_ids=matcher.runbook_ids)
     missing = [c.line for c in cases if c.line not in report_rows]
     if missing:
         raise UsageError(

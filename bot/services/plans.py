@@ -45,7 +45,10 @@ def parse_parameters(words: list[str]) -> Params:
         key, sep, value = word.partition("=")
         if not sep or not key or not value:
             raise UsageError(f"{word!r} is not key=value (e.g. node=worker-1)")
-        params[key.strip().lower()] = value.strip()
+        key = key.strip().lower()
+        if key in params:  # keeping the last would act on a value the user may not have meant
+            raise UsageError(f"parameter {key!r} given twice")
+        params[key] = value.strip()
     return params
 
 
@@ -172,10 +175,16 @@ def plan_set_mtu(ctx: ProbeContext, params: Params, now: str) -> Plan:
         raise UsageError(f"cannot compute the pod MTU: CNI {cni.name}, encapsulation {cni.encapsulation!r}")
     mtu = _mtu_value(params, int(expected))
     how = f"node MTU {data['node_mtu']} - {cni.encapsulation} {data['overhead_bytes']} = {expected}"
+    already = UsageError(
+        f"the {cni.name} pod MTU is already set to {mtu} ({how}): nothing to change; if pods still use an "
+        "older MTU, restart the CNI agents (`fix restart-cni`)"
+    )
     requests: list[ApiRequest] = []
     if cni.name in ("calico", "canal"):
         installation = ctx.installation()
         if installation is not None:  # the operator owns calico-node: it rolls the change out itself
+            if ((installation.get("spec") or {}).get("calicoNetwork") or {}).get("mtu") == mtu:
+                raise already
             body = {"metadata": {"resourceVersion": _rv(installation)}, "spec": {"calicoNetwork": {"mtu": mtu}}}
             requests.append(ApiRequest("PATCH", f"{OPERATOR}/installations/default", body, _rv(installation)))
         else:
@@ -184,8 +193,9 @@ def plan_set_mtu(ctx: ProbeContext, params: Params, now: str) -> Plan:
             if cm is None:
                 raise UsageError(f"no calico-config ConfigMap in {cni.namespace} and no operator Installation")
             path = f"/api/v1/namespaces/{cni.namespace}/configmaps/{name}"
-            body = {"metadata": {"resourceVersion": _rv(cm)}, "data": {"veth_mtu": str(mtu)}}
-            requests.append(ApiRequest("PATCH", path, body, _rv(cm)))
+            if str((cm.get("data") or {}).get("veth_mtu", "")).strip() != str(mtu):
+                body = {"metadata": {"resourceVersion": _rv(cm)}, "data": {"veth_mtu": str(mtu)}}
+                requests.append(ApiRequest("PATCH", path, body, _rv(cm)))
             for felix in ctx.calico("felixconfigurations") or []:
                 spec = felix.get("spec") or {}
                 keys = {k: mtu for k in ("vxlanMTU", "ipipMTU", "wireguardMTU") if spec.get(k) not in (None, mtu)}
@@ -193,12 +203,16 @@ def plan_set_mtu(ctx: ProbeContext, params: Params, now: str) -> Plan:
                     felix_body = {"metadata": {"resourceVersion": _rv(felix)}, "spec": keys}
                     felix_path = f"{CALICO}/felixconfigurations/{_name(felix)}"
                     requests.append(ApiRequest("PATCH", felix_path, felix_body, _rv(felix)))
+            if not requests:
+                raise already
             requests.append(restart_request(_cni_daemonset(ctx), now))  # calico-node reads veth_mtu at start
     elif cni.name == "cilium":
         cm = ctx.configmap(cni.namespace, "cilium-config")
         if cm is None:
             raise UsageError(f"no cilium-config ConfigMap in {cni.namespace}")
         path = f"/api/v1/namespaces/{cni.namespace}/configmaps/cilium-config"
+        if str((cm.get("data") or {}).get("mtu", "")).strip() == str(mtu):
+            raise already
         requests.append(
             ApiRequest("PATCH", path, {"metadata": {"resourceVersion": _rv(cm)}, "data": {"mtu": str(mtu)}}, _rv(cm))
         )

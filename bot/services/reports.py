@@ -55,6 +55,14 @@ class PoolAlert:
         return self.allocated / self.capacity if self.capacity else 0.0
 
 
+StoreFailure = Callable[[str, StoreError], None]
+"""Told what the store failed to do ("history unavailable", "snapshot not kept") and why."""
+
+
+def _log_store_failure(what: str, exc: StoreError) -> None:
+    log.error("IPAM %s: %s", what, exc)  # the report itself still goes out
+
+
 class ReportPoster(Protocol):
     """What posting needs of Slack (bot.slack.reports.SlackReportPoster)."""
 
@@ -121,12 +129,15 @@ class Reports:
             self._on_snapshot(target.name, data)
         return data, report.cluster.simulated
 
-    def take(self, target: ReportTarget, *, record: bool = True) -> IpamReportView:
-        """Snapshot the cluster's IPAM, compare with its history, and keep the snapshot (`record`)."""
+    def take(
+        self, target: ReportTarget, *, record: bool = True, on_store_error: StoreFailure = _log_store_failure
+    ) -> IpamReportView:
+        """Snapshot the cluster's IPAM, compare with its history, and keep the snapshot (`record`). A store
+        that fails does not stop the report: `on_store_error` hears of it (by default the log)."""
         data, simulated = self._probe(target, USAGE_PROBE)
         now = self.clock()
         snapshot = snapshot_from(data, at=now, cluster=target.name, simulated=simulated)
-        history = self._history(target.name, now)
+        history = self._history(target.name, now, on_store_error)
         view = build_report(snapshot, history, self.thresholds)
         if record:
             try:
@@ -137,14 +148,14 @@ class Reports:
                     keep_seconds=self.settings.retention_days * DAY,
                 )
             except StoreError as exc:
-                log.error("IPAM snapshot not kept: %s", exc)  # the report itself still goes out
+                on_store_error("snapshot not kept", exc)
         return view
 
-    def _history(self, cluster: str, now: float) -> list[Snapshot]:
+    def _history(self, cluster: str, now: float, on_store_error: StoreFailure) -> list[Snapshot]:
         try:
             rows = self._store().snapshots(cluster=cluster, before=now)
         except StoreError as exc:
-            log.error("IPAM history unavailable: %s", exc)
+            on_store_error("history unavailable", exc)
             return []
         out = []
         for row in rows:

@@ -20,6 +20,7 @@ from bot.config import SlackSettings
 from bot.domain.errors import CnibotError, UsageError
 from bot.domain.probe import ProbeReport
 from bot.knowledge.normalize import normalize
+from bot.knowledge.paste import clean_text
 from bot.knowledge.redact import redact
 from bot.services.answers import Answer, Answering
 from bot.services.conversation import is_command_attempt
@@ -116,7 +117,8 @@ class SlackBot:
         self._answer(event, body, client, always=True)
 
     def _answer(self, event: dict[str, Any], body: dict[str, Any], client: WebClient, *, always: bool) -> None:
-        text = MENTION.sub("", str(event.get("text") or "")).strip()
+        # cleaned here, not only inside answer(): the store and the fingerprint take this text too
+        text = clean_text(MENTION.sub("", str(event.get("text") or "")).strip())
         try:
             answer = self.answering.answer(text)
         except UsageError as exc:
@@ -128,7 +130,7 @@ class SlackBot:
         answer_id = self._record(answer, text, event, body)
         if answer_id is None:
             return  # this event was answered before (a Slack retry, or another replica)
-        earlier = self._earlier_thread(answer, event, answer_id)
+        earlier = self._earlier_thread(answer, event, answer_id, text)
         if earlier is not None:
             self._post(client, event, [blocks.section(earlier)], earlier)
             return
@@ -137,7 +139,7 @@ class SlackBot:
         )
         self._post(client, event, reply, fallback)
 
-    def _earlier_thread(self, answer: Answer, event: dict[str, Any], answer_id: int) -> str | None:
+    def _earlier_thread(self, answer: Answer, event: dict[str, Any], answer_id: int, text: str) -> str | None:
         """The same error pasted again in the same channel within 30 minutes: one line pointing at the
         thread that already answered it, instead of a second full answer."""
         if not answer_id or not answer.result.confident:
@@ -145,7 +147,7 @@ class SlackBot:
         try:
             earlier = self.store.recent_answer(
                 channel=str(event.get("channel") or ""),
-                fingerprint=fingerprint(MENTION.sub("", str(event.get("text") or "")).strip()),
+                fingerprint=fingerprint(text),
                 within=REPEAT_WINDOW_SECONDS,
                 before_id=answer_id,
             )

@@ -87,6 +87,15 @@ def test_invalid_utf8_inside_text_is_still_answered() -> None:
     assert json.loads(done.stdout)["matches"][0]["runbook"] == "ipam-exhausted"
 
 
+def test_undecodable_argument_bytes_are_answered() -> None:
+    # Python hands undecodable argv bytes over as lone surrogates, which once crashed the tokenizer
+    done = cnibot("match", "--json", "no IPs \udcff\udcfe available in block")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["query"] == "no IPs \ufffd\ufffd available in block"
+    assert data["matches"][0]["runbook"] == "ipam-exhausted"
+
+
 def test_bad_usage_is_one_line_exit_2() -> None:
     done = cnibot("match", "--frobnicate")
     assert done.returncode == 2
@@ -135,6 +144,47 @@ def test_batch_answers_every_input_line_with_its_number_including_blank_ones() -
     assert rows[0]["matches"][0]["runbook"] == "ipam-exhausted"
 
 
+def test_a_batch_line_with_a_lone_surrogate_is_answered_and_the_batch_goes_on(tmp_path: Path) -> None:
+    batch = tmp_path / "in.jsonl"
+    lines = ['{"text": "no IPs available in block \\ud800"}', json.dumps({"text": "OOMKilled again"})]
+    batch.write_text("\n".join(lines))
+    done = cnibot("match", "--batch", str(batch))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["line"] for r in rows] == [1, 2] and not any("error" in r for r in rows), rows
+    assert rows[0]["query"] == "no IPs available in block \ufffd"
+    assert rows[0]["matches"][0]["runbook"] == "ipam-exhausted"
+
+
+def test_batch_lines_end_only_at_newlines_not_at_unicode_line_separators(tmp_path: Path) -> None:
+    batch = tmp_path / "in.jsonl"
+    lines = [
+        json.dumps({"text": "no IPs available\u2028in block\u2029x\u0085y"}, ensure_ascii=False),
+        json.dumps({"text": "neighbour: arp_cache: neighbor table overflow!"}),
+    ]
+    batch.write_bytes("\r\n".join(lines).encode())  # CRLF too
+    done = cnibot("match", "--batch", str(batch))
+    assert done.returncode == 0, done.stderr
+    # not splitlines(): the echoed query keeps its U+2028, as valid JSON may
+    rows = [json.loads(line) for line in done.stdout.decode().removesuffix("\n").split("\n")]
+    assert [r["line"] for r in rows] == [1, 2] and not any("error" in r for r in rows), rows
+    assert [r["matches"][0]["runbook"] for r in rows] == ["ipam-exhausted", "arp-fdb-overflow"]
+
+
+@pytest.mark.parametrize("from_stdin", [False, True])
+def test_batch_over_the_size_limit_is_refused_not_truncated(tmp_path: Path, from_stdin: bool) -> None:
+    limit = 64 * 1024 * 1024
+    # one line padded with spaces past the limit: cheap to write, parse and answer were it read whole
+    data = b'{"text": "no IPs available in block"}' + b" " * limit + b'\n{"text": "y"}\n'
+    batch = tmp_path / "big.jsonl"
+    batch.write_bytes(data)
+    done = cnibot("match", "--batch", "-", stdin=data) if from_stdin else cnibot("match", "--batch", str(batch))
+    assert done.returncode == 2
+    name = "stdin" if from_stdin else str(batch)
+    assert done.stderr.decode() == f"cnibot: error: {name} is larger than 64 MiB; split it into smaller files\n"
+    assert done.stdout == b""
+
+
 def test_batch_missing_file_is_one_line() -> None:
     done = cnibot("match", "--batch", "/nonexistent/x.jsonl")
     assert done.returncode == 2
@@ -174,6 +224,27 @@ def test_eval_train_fraction_misuse_is_one_line(args: tuple[str, ...], message: 
     assert done.returncode == 2
     err = done.stderr.decode()
     assert err.startswith(message) and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ({"expect": "mtu-mismatch", "also": 5}, '"also" must be a list of runbook ids'),
+        ({"expect": "mtu-mismatch", "also": "mtu-mismatch"}, '"also" must be a list of runbook ids'),
+        ({"expect": "nope-runbook"}, "no runbook 'nope-runbook'"),
+        ({"expect": "none", "also": ["mtu-mismatch", "nope-runbook"]}, "no runbook 'nope-runbook'"),
+    ],
+)
+def test_eval_refuses_malformed_or_unknown_labels_naming_the_line(
+    tmp_path: Path, labels: dict[str, object], message: str
+) -> None:
+    labelled = tmp_path / "eval.jsonl"
+    good = {"text": "no IPs available in block", "expect": "ipam-exhausted", "also": []}
+    labelled.write_text(json.dumps(good) + "\n" + json.dumps({"text": "pings hang", **labels}) + "\n")
+    done = cnibot("eval", str(labelled))
+    assert done.returncode == 2
+    err = done.stderr.decode()
+    assert err.startswith(f"cnibot: error: {labelled}:2: {message}") and err.count("\n") == 1, err
 
 
 def test_console_answers_pastes_and_commands() -> None:

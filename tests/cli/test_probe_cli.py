@@ -56,8 +56,17 @@ def test_probe_ipam_json_contract() -> None:
     assert result["status"] == "critical" and result["probe"] == "ipam.usage"
 
 
-def test_probe_all_json_is_one_document() -> None:
-    done = cnibot("probe", "all", "--json", "--sim", "healthy")
+def test_probe_list_json_is_one_document_with_ids_and_descriptions() -> None:
+    as_flag, as_output = cnibot("probe", "list", "--json"), cnibot("probe", "list", "-o", "json")
+    assert as_flag.returncode == 0 and as_flag.stdout == as_output.stdout
+    listed = json.loads(as_flag.stdout)
+    assert {"probe": "cni.detect", "what_it_reads": listed[0]["what_it_reads"]} == listed[0]
+    assert "ipam.usage" in {row["probe"] for row in listed}
+
+
+@pytest.mark.parametrize("flag", [("--json",), ("-o", "json")])
+def test_probe_all_json_is_one_document(flag: tuple[str, ...]) -> None:
+    done = cnibot("probe", "all", *flag, "--sim", "healthy")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["cluster"]["simulated"] is True

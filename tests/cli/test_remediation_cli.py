@@ -50,6 +50,8 @@ def test_plan_prints_every_request_when_piped_and_one_json_document(tmp_path: Pa
         (("plan", "restart-cni", "node", "--sim", "healthy"), "'node' is not key=value"),
         (("plan", "set-mtu", "mtu=abc", "--sim", "mtu-mismatch"), "mtu='abc' is not a whole number"),
         (("plan", "release-leaked-ips", "--sim", "cilium-healthy"), "Calico's IPAM CRDs are not installed"),
+        # veth_mtu is already 1450: the plan was a no-op PATCH plus a calico-node restart
+        (("plan", "set-mtu", "--sim", "healthy"), "pod MTU is already set to 1450 (node MTU 1500 - vxlan 50 = 1450)"),
     ],
 )
 def test_plan_with_bad_input_is_one_line(tmp_path: Path, args: tuple[str, ...], says: str) -> None:

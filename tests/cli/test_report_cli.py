@@ -31,6 +31,17 @@ def test_report_ipam_json_then_text_with_history_and_a_chart(tmp_path: Path) -> 
     assert "chart written to" in second.stderr.decode()
 
 
+def test_a_store_that_is_not_a_database_still_prints_the_report_then_one_warning_and_exit_1(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "not.db").write_bytes(b"not SQLite, just text " * 20)
+    done = cnibot(tmp_path, "report", "ipam", "--sim", "ipam-exhausted", CNIBOT_DB=str(tmp_path / "not.db"))
+    assert "default-ipv4-ippool 10.244.0.0/22: CRITICAL" in done.stdout.decode()
+    err = done.stderr.decode()
+    assert done.returncode == 1 and err.count("\n") == 1, err
+    assert err.startswith("cnibot: warning: IPAM history unavailable and snapshot not kept: cannot open the database")
+
+
 def test_no_record_keeps_no_history(tmp_path: Path) -> None:
     for _ in range(2):
         done = cnibot(tmp_path, "report", "ipam", "--sim", "healthy", "--json", "--no-record")

@@ -49,8 +49,11 @@ def test_audit_and_feedback_export(tmp_path: Path) -> None:
     tsv = cnibot("audit", "--since", "1h", db=db).stdout.decode().splitlines()
     assert tsv[0].split("\t") == ["at", "kind", "channel", "user", "summary"] and len(tsv) == 4
     bad = cnibot("audit", "--since", "soon", db=db)
-    assert bad.returncode == 2 and bad.stderr.decode().startswith("cnibot: error: --since 'soon'")
-    exported = [json.loads(line) for line in cnibot("feedback", "export", db=db).stdout.decode().splitlines()]
+    assert bad.returncode == 2 and bad.stderr.decode().startswith("cnibot audit: error: argument --since: 'soon'")
+    piped = cnibot("feedback", "export", db=db).stdout
+    exported = [json.loads(line) for line in piped.decode().splitlines()]
+    written = cnibot("feedback", "export", "--output", str(tmp_path / "labelled.jsonl"), db=db)
+    assert written.returncode == 0 and (tmp_path / "labelled.jsonl").read_bytes() == piped
     assert exported == [
         {
             "text": "pods have no IP",

@@ -111,6 +111,15 @@ def test_a_paste_with_a_secret_is_stored_redacted(bot) -> None:
     assert "abcdefghijklmnop123456" not in stored[0]["text"] and "[REDACTED]" in stored[0]["text"]
 
 
+def test_a_paste_with_a_lone_surrogate_is_answered_and_stored(bot) -> None:
+    """Slack's JSON may carry "\\ud800"; it once crashed the embedding and could not be stored."""
+    url, calls, app = bot
+    post(url, message_event(PASTE + " \ud800", event_id="Ev7"), "application/json")
+    assert "ipam-exhausted" in json.dumps(calls.wait_for("chat.postMessage")[0]["blocks"])
+    stored = list(app.store.db.table("answers").rows)
+    assert stored[0]["text"].endswith(" \ufffd")
+
+
 def test_run_probes_posts_the_results_in_the_thread_and_records_the_run(bot) -> None:
     url, calls, app = bot
     payload = {
