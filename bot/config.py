@@ -170,9 +170,9 @@ class Settings:
         env = os.environ if env is None else env
         k, c, lg = KnowledgeSettings(), ClusterSettings(), LogSettings()
         knowledge = KnowledgeSettings(
-            runbooks_dir=Path(env.get("CNIBOT_RUNBOOKS") or k.runbooks_dir),
-            index_dir=Path(env.get("CNIBOT_INDEX") or k.index_dir),
-            model=env.get("CNIBOT_MODEL") or k.model,
+            runbooks_dir=_folder(env, "CNIBOT_RUNBOOKS", k.runbooks_dir),
+            index_dir=Path(env.get("CNIBOT_INDEX") or k.index_dir),  # made (and built) when missing
+            model=_model(env, k.model),
             query_max_tokens=_number(env, "CNIBOT_QUERY_MAX_TOKENS", int, k.query_max_tokens, low=8, high=512),
             min_confidence=_number(env, "CNIBOT_MIN_CONFIDENCE", float, k.min_confidence, low=0.0, high=1.0),
         )
@@ -353,6 +353,31 @@ def _pairs(
 
 
 N = TypeVar("N", int, float)
+
+
+def _folder(env: Mapping[str, str], name: str, default: Path) -> Path:
+    """A folder the setting names, which must exist: a typo would otherwise surface later as a failed index
+    rebuild, after a progress line, with exit 1."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise SettingsError(f"{name}={raw}: no such folder")
+    return path
+
+
+def _model(env: Mapping[str, str], default: str) -> str:
+    """The packaged model's name, or a local model folder (never a hub id: nothing is downloaded)."""
+    raw = env.get("CNIBOT_MODEL", "").strip()
+    if not raw or raw == default:
+        return default
+    if not Path(raw).expanduser().is_dir():
+        raise SettingsError(
+            f"CNIBOT_MODEL={raw}: neither {default!r} nor a local sentence-transformers model folder "
+            "(cnibot never downloads models)"
+        )
+    return raw
 
 
 def _number(env: Mapping[str, str], name: str, kind: Callable[[str], N], default: N, *, low: N, high: N) -> N:

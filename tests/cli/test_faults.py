@@ -207,3 +207,18 @@ def test_sim_serve_on_a_busy_port_is_one_line() -> None:
     _, err = text(done)
     assert done.returncode == 1
     assert err == f"cnibot: error: cannot listen on 127.0.0.1:{port}: address already in use\n", err
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("CNIBOT_RUNBOOKS", "/nonexistent/runbooks", "CNIBOT_RUNBOOKS=/nonexistent/runbooks: no such folder"),
+        ("CNIBOT_MODEL", "sentence-transformers/all-MiniLM-L6-v2", "never downloads models"),
+    ],
+)
+def test_a_setting_naming_a_missing_folder_stops_at_start(name: str, value: str, says: str) -> None:
+    """It used to surface as a failed index rebuild: a progress line, then an error, exit 1."""
+    done = cnibot("match", "no IPs available in block", env={name: value})
+    assert done.returncode == 2 and done.stdout == b""
+    err = done.stderr.decode()
+    assert err.startswith(f"cnibot: error: {name}=") and says in err and err.count("\n") == 1, err
