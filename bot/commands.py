@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from bot.domain.errors import UsageError
 from bot.wiring import App, ClusterChoice
 
+BATCH_CHUNK = 64  # `match --batch` rows answered (one embedding call) and printed at a time
+
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
@@ -160,15 +162,20 @@ def match(args: argparse.Namespace) -> int:
             cases = read_batch("stdin", stream=sys.stdin.buffer)
         else:
             cases = read_batch(args.batch)
-        valid = [c for c in cases if c.error is None]
-        answers = iter(app.answering.answer_many([c.text for c in valid]))
-        for case in cases:
-            if case.error is not None:
-                row: dict[str, object] = {"line": case.line, "query": case.text, "confident": False, "matches": []}
-                row["error"] = case.error
-            else:
-                row = {"line": case.line, **next(answers).to_json()}
-            print(json.dumps(row, ensure_ascii=False))
+        # rows go out a chunk at a time: a reader piping into `head` or a pipeline sees the first rows in
+        # well under a second instead of after the whole file (54 s for 3,000 real reports), while each
+        # chunk still shares one embedding call
+        for start in range(0, len(cases), BATCH_CHUNK):
+            chunk = cases[start : start + BATCH_CHUNK]
+            answers = iter(app.answering.answer_many([c.text for c in chunk if c.error is None]))
+            for case in chunk:
+                if case.error is not None:
+                    row: dict[str, object] = {"line": case.line, "query": case.text, "confident": False}
+                    row |= {"matches": [], "error": case.error}
+                else:
+                    row = {"line": case.line, **next(answers).to_json()}
+                print(json.dumps(row, ensure_ascii=False))
+            sys.stdout.flush()
         return 0
     answer = app.answering.answer(_read_match_input(args.text))
     if args.json:
