@@ -7,18 +7,20 @@ import difflib
 from collections.abc import Iterable
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """ " (did you mean X?)" when one of `choices` is a likely typo fix for `word`, else ""."""
-    close = difflib.get_close_matches(word.lower(), sorted(set(choices)), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 class CnibotError(Exception):
     """Base class: the message is a complete, user-facing sentence."""
 
 
 class UsageError(CnibotError):
     """Bad input or bad usage: the CLI exits with status 2."""
+
+
+def unknown_id(kind: str, given: str, known: Iterable[str], listing: str, *, where: str = "") -> UsageError:
+    """The one-line error for an id that names nothing (a probe, a runbook), with a likely fix when one of
+    `known` is close: "no probe 'ipam.usag' (did you mean ipam.usage?); `cnibot probe list` shows the ids"."""
+    close = difflib.get_close_matches(given.lower(), sorted(set(known)), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return UsageError(f"{where}no {kind} {given!r}{hint}; {listing} shows the ids")
 
 
 class RunbookError(CnibotError):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bot.domain.errors import UsageError, did_you_mean
+from bot.domain.errors import UsageError, unknown_id
 from bot.knowledge.paste import MAX_PASTE_BYTES, check_text
 
 # a batch is many pastes, but not unbounded: the whole file is held in memory (64 MiB)
@@ -126,6 +126,5 @@ def _labels(data_line: dict[str, Any], runbook_ids: Collection[str] | None, wher
         # a typo would otherwise be scored as a miss (or a silent non-match in "also"), never reported
         for label in ([] if expect == "none" else [expect]) + also:
             if label not in runbook_ids:
-                hint = did_you_mean(label, runbook_ids)
-                raise UsageError(f"{where}: no runbook {label!r}{hint}; `cnibot runbook list` shows the ids")
+                raise unknown_id("runbook", label, runbook_ids, "`cnibot runbook list`", where=f"{where}: ")
     return expect, tuple(also)

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterable
 
-from bot.domain.errors import UsageError, did_you_mean
+from bot.domain.errors import unknown_id
 from bot.domain.probe import ProbeResult
 from bot.probes.base import Probe, failed_result, run_probe
 from bot.probes.cni import CniLogsProbe, CniPodsProbe, DetectProbe
@@ -39,8 +39,7 @@ ALIASES = {"ipam": "ipam.usage", "mtu": "config.mtu", "cidr": "config.pod_cidr",
 def resolve(probe_id: str) -> str:
     resolved = ALIASES.get(probe_id, probe_id)
     if resolved not in PROBES:
-        hint = did_you_mean(probe_id, [*PROBES, *ALIASES])
-        raise UsageError(f"no probe {probe_id!r}{hint}; `cnibot probe list` shows the ids")
+        raise unknown_id("probe", probe_id, [*PROBES, *ALIASES], "`cnibot probe list`")
     return resolved
 
 

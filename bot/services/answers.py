@@ -74,13 +74,11 @@ class Answering:
         return sorted(self._runbooks(), key=lambda rb: rb.id)
 
     def runbook(self, runbook_id: str) -> Runbook:
-        from bot.domain.errors import UsageError, did_you_mean
+        from bot.domain.errors import unknown_id
 
         wanted = runbook_id.lower()  # ids are lower case; `show Ipam-Exhausted` means the same runbook
         for rb in self._runbooks():
             if rb.id == wanted:
                 return rb
-        hint = did_you_mean(runbook_id, (rb.id for rb in self._runbooks()))
-        raise UsageError(
-            f"no runbook {runbook_id!r}{hint}; `cnibot runbook list` (or `list` in the console) shows the ids"
-        )
+        listing = "`cnibot runbook list` (or `list` in the console)"
+        raise unknown_id("runbook", runbook_id, (rb.id for rb in self._runbooks()), listing)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.domain.errors import ClusterError, UsageError, did_you_mean
+from bot.domain.errors import ClusterError, UsageError, unknown_id
 from bot.domain.match import MatchResult
 from bot.domain.probe import ClusterInfo, ProbeReport
 from bot.domain.runbook import Runbook
@@ -55,8 +55,7 @@ def probe_ids_for(target: str) -> list[str]:
 def probes_of_runbook(runbook_id: str, runbooks: Sequence[Runbook]) -> list[str]:
     by_id = {rb.id: rb for rb in runbooks}
     if runbook_id not in by_id:
-        hint = did_you_mean(runbook_id, by_id)
-        raise UsageError(f"no runbook {runbook_id!r}{hint}; `cnibot runbook list` shows the ids")
+        raise unknown_id("runbook", runbook_id, by_id, "`cnibot runbook list`")
     ids = list(by_id[runbook_id].probe_ids)
     if not ids:
         raise UsageError(f"runbook {runbook_id!r} names no probes")
